@@ -1,0 +1,195 @@
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { UserError, errorMessage } from '../util/errors.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { detectGpus } from './system.js';
+
+/** The engine ladder, fastest first. `auto` takes the first that loads. */
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+export type BackendChoice = BackendName | 'auto';
+
+export function parseBackendChoice(value: string): BackendChoice {
+  if (value === 'auto' || (BACKENDS as readonly string[]).includes(value))
+    return value as BackendChoice;
+  throw new UserError(`unknown backend '${value}' (choose auto, ${BACKENDS.join(', ')})`);
+}
+
+/** What a loaded backend reports about itself; recorded with every run. */
+export interface EngineInfo {
+  backend: BackendName;
+  /** The tfjs backend name registered with tfjs-core ('tensorflow', 'wasm', 'cpu'). */
+  tfBackend: string;
+  package: string;
+  version: string;
+  /** e.g. 'wasm simd, 1 thread' or the libtensorflow device. */
+  detail: string;
+}
+
+export interface SkippedBackend {
+  backend: BackendName;
+  reason: string;
+}
+
+export interface EngineSelection {
+  engine: EngineInfo;
+  /** Backends higher on the ladder that were tried and skipped, with why. */
+  skipped: SkippedBackend[];
+}
+
+/**
+ * How each rung loads. Injected so the ladder's logic is testable without libtensorflow.
+ * A loader throws when its backend cannot be used here.
+ */
+export interface BackendLoaders {
+  load(name: BackendName): Promise<EngineInfo>;
+}
+
+/** Picks the backend: the named one (or a clear error), or the first that loads for `auto`. */
+export async function selectBackend(
+  choice: BackendChoice,
+  loaders: BackendLoaders = nodeLoaders,
+): Promise<EngineSelection> {
+  if (choice !== 'auto') {
+    try {
+      return { engine: await loaders.load(choice), skipped: [] };
+    } catch (err) {
+      throw new UserError(
+        `backend '${choice}' cannot load: ${errorMessage(err)}`,
+        'try --backend auto',
+      );
+    }
+  }
+  const skipped: SkippedBackend[] = [];
+  for (const name of BACKENDS) {
+    try {
+      return { engine: await loaders.load(name), skipped };
+    } catch (err) {
+      skipped.push({ backend: name, reason: errorMessage(err) });
+    }
+  }
+  throw new Error(
+    `no backend could load: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`,
+  );
+}
+
+/** One line per backend for `auto`: which was chosen and why the faster ones were skipped. */
+export function describeSelection(sel: EngineSelection): string[] {
+  return [
+    `engine: ${sel.engine.backend} (${sel.engine.package} ${sel.engine.version}, ${sel.engine.detail})`,
+    ...sel.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),
+  ];
+}
+
+const require = createRequire(import.meta.url);
+
+/** The first line of a load error, with the usual causes named. */
+export function explainLoadError(pkg: string, err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+    return `${pkg} is not installed (optional dependency; its install downloads libtensorflow)`;
+  }
+  const first = errorMessage(err).split('\n')[0] ?? '';
+  return `${pkg} failed to load: ${first}`;
+}
+
+function packageVersion(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function activate(tfBackend: string): Promise<void> {
+  const ok = await tf.setBackend(tfBackend);
+  if (!ok) throw new Error(`tfjs could not initialise the '${tfBackend}' backend`);
+  await tf.ready();
+}
+
+/** What the libtensorflow rungs need from the outside world; replaced by fakes in tests. */
+export interface NativeDeps {
+  requireModule(id: string): unknown;
+  detectGpus(): Promise<unknown[] | null>;
+}
+
+async function loadTensorflow(
+  name: 'tensorflow-gpu' | 'tensorflow',
+  deps: NativeDeps,
+): Promise<EngineInfo> {
+  const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  if (name === 'tensorflow-gpu') {
+    // libtensorflow's GPU build quietly runs on the CPU when CUDA finds no device; don't claim a GPU then.
+    const gpus = await deps.detectGpus();
+    if (gpus === null) throw new Error('no NVIDIA driver (nvidia-smi not found)');
+    if (gpus.length === 0) throw new Error('nvidia-smi lists no GPU');
+  }
+  let binding: unknown;
+  try {
+    // tfjs-node registers the 'tensorflow' backend with the shared tfjs-core when required.
+    binding = deps.requireModule(pkg);
+  } catch (err) {
+    throw new Error(explainLoadError(pkg, err), { cause: err });
+  }
+  if (!tf.findBackend('tensorflow')) {
+    throw new Error(`${pkg} loaded but registered no 'tensorflow' backend (duplicate tfjs-core?)`);
+  }
+  await activate('tensorflow');
+  const versions = (binding as { version?: Record<string, string> }).version;
+  const tfVersion = versions?.['tfjs-node'] ?? packageVersion(pkg);
+  return {
+    backend: name,
+    tfBackend: 'tensorflow',
+    package: pkg,
+    version: tfVersion,
+    detail: name === 'tensorflow-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow CPU',
+  };
+}
+
+async function loadWasm(): Promise<EngineInfo> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  await activate('wasm');
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
+  const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
+  return {
+    backend: 'wasm',
+    tfBackend: 'wasm',
+    package: '@tensorflow/tfjs-backend-wasm',
+    version: packageVersion('@tensorflow/tfjs-backend-wasm'),
+    detail: `XNNPACK${simd ? ' SIMD' : ''}, ${threads ? 'multi-threaded' : '1 thread'}`,
+  };
+}
+
+async function loadCpu(): Promise<EngineInfo> {
+  await activate('cpu');
+  return {
+    backend: 'cpu',
+    tfBackend: 'cpu',
+    package: '@tensorflow/tfjs-backend-cpu',
+    version: packageVersion('@tensorflow/tfjs-backend-cpu'),
+    detail: 'pure JavaScript',
+  };
+}
+
+/** Loaders for Node processes (CLI, server, workers); `deps` are swapped for fakes in tests. */
+export function createNodeLoaders(
+  deps: NativeDeps = { requireModule: (id) => require(id) as unknown, detectGpus },
+): BackendLoaders {
+  return {
+    load(name) {
+      switch (name) {
+        case 'tensorflow-gpu':
+        case 'tensorflow':
+          return loadTensorflow(name, deps);
+        case 'wasm':
+          return loadWasm();
+        case 'cpu':
+          return loadCpu();
+      }
+    },
+  };
+}
+
+export const nodeLoaders = createNodeLoaders();
