@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The compiled .js file of a module beside `fromUrl`, for starting worker threads and processes.
+ * Under the test runner the sources are .ts and run untranspiled; workers then start from the
+ * build in dist/, which `npm test` produces first.
+ */
+export function compiledModulePath(fromUrl: string, relativeJs: string): string {
+  const from = fileURLToPath(fromUrl);
+  const beside = path.resolve(path.dirname(from), relativeJs);
+  if (from.endsWith('.js')) return beside;
+  let root = path.dirname(from);
+  while (!existsSync(path.join(root, 'package.json'))) {
+    const parent = path.dirname(root);
+    if (parent === root) throw new Error(`no package root above ${from}`);
+    root = parent;
+  }
+  const built = path.join(root, 'dist', path.relative(root, beside));
+  if (!existsSync(built)) throw new Error(`${built} is missing; run \`npm run build\` first`);
+  return built;
+}
