@@ -35,5 +35,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The renderer talks to the host only through the API contract: types from core, nothing else.
+    files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/core/**'], allowTypeImports: true, message: 'renderer may import only types from core' },
+            { group: ['**/electron/**', 'electron', 'node:*'], message: 'renderer runs in a browser sandbox' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['electron/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/renderer/**'] }],
+    },
+  },
   prettier,
 );
