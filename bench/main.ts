@@ -3,16 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
 import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/model/config.js';
-
-/** One benchmark figure. */
-interface Result {
-  name: string;
-  backend: string;
-  batch: number;
-  imagesPerSec: number;
-  /** Milliseconds per batch, median of the timed repetitions. */
-  msPerBatch: number;
-}
+import { benchData } from './data.js';
+import type { BenchResult as Result } from './result.js';
 
 const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-cifar', batch: 128 },
@@ -96,14 +88,20 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'auto' },
       quick: { type: 'boolean', default: false },
       preset: { type: 'string', multiple: true },
+      only: { type: 'string', multiple: true },
     },
   });
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
   const results: Result[] = [];
+  const wanted = (group: string) => !values.only || values.only.includes(group);
+  if (wanted('data')) {
+    process.stderr.write('benchmarking import and the batch pipeline…\n');
+    results.push(...(await benchData(selection.engine.backend, values.quick)));
+  }
   for (const { preset, batch } of CASES) {
-    if (values.preset && !values.preset.includes(preset)) continue;
+    if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
     process.stderr.write(`benchmarking ${preset} at batch ${batch}…\n`);
     results.push(...(await benchPreset(preset, batch, selection.engine.backend, values.quick)));
   }
@@ -112,7 +110,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `${r.name.padEnd(24)} ${r.backend.padEnd(8)} batch ${String(r.batch).padStart(4)}  ${r.imagesPerSec.toFixed(2).padStart(9)} img/s  ${String(r.msPerBatch).padStart(7)} ms/batch`,
+            `${r.name.padEnd(56)} ${r.backend.padEnd(14)} batch ${String(r.batch).padStart(4)}  ${r.imagesPerSec.toFixed(1).padStart(8)} img/s  ${String(r.msPerBatch).padStart(6)} ms/batch${r.waitPercent === undefined ? '' : `  waiting ${r.waitPercent}%`}`,
         )
         .join('\n') +
       '\n',
