@@ -43,8 +43,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/core/**'], allowTypeImports: true, message: 'renderer may import only types from core' },
-            { group: ['**/electron/**', 'electron', 'node:*'], message: 'renderer runs in a browser sandbox' },
+            {
+              group: ['**/core/**'],
+              allowTypeImports: true,
+              message: 'renderer may import only types from core',
+            },
+            {
+              group: ['**/electron/**', 'electron', 'node:*'],
+              message: 'renderer runs in a browser sandbox',
+            },
           ],
         },
       ],
