@@ -5,6 +5,7 @@ import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
+import { registerTrain } from './commands/train.js';
 
 const VERSION = '0.1.0';
 
@@ -22,6 +23,7 @@ function buildProgram(): Command {
   registerDataset(program);
   registerModel(program);
   registerPredict(program);
+  registerTrain(program);
   // Every subcommand reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError();
   return program;

@@ -21,13 +21,13 @@ export function parseSettingValue(raw: string): unknown {
   return text;
 }
 
-function splitAssignment(assignment: string): [string, string] {
+export function splitAssignment(assignment: string): [string, string] {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new UserError(`bad --set '${assignment}': expected key=value`);
   return [assignment.slice(0, eq).trim(), assignment.slice(eq + 1)];
 }
 
-/** All settable dotted keys of a config, for error messages. */
+/** All settable dotted keys of a model config, for error messages. */
 export function settableKeys(config: ModelConfig): string[] {
   const keys: string[] = ['lrn', 'pool'];
   const walk = (value: unknown, prefix: string): void => {

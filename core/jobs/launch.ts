@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { findDataset } from '../store/datasets.js';
+import { getRun, type RunRow } from '../store/runs.js';
+import type { Workbench } from '../store/workbench.js';
+import { resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
+import { checkAgainstDataset } from '../train/prepare.js';
+import { validateRunConfig } from '../train/config.js';
+import { UserError } from '../util/errors.js';
+import type { JobHost } from './host.js';
+import { datasetPayload } from './payload.js';
+import { RunningJob, type JobOptions } from './run-job.js';
+
+export function requireRun(wb: Workbench, id: string | number): RunRow {
+  const runId = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
+  const run = Number.isFinite(runId) ? getRun(wb.db, runId) : undefined;
+  if (!run) throw new UserError(`no run '${id}'`, 'svw runs list shows the runs');
+  return run;
+}
+
+function runInputs(wb: Workbench, run: RunRow) {
+  if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
+  const dataset = findDataset(wb.db, run.datasetId)!;
+  const config = checkAgainstDataset(validateRunConfig(JSON.parse(run.config)), dataset);
+  return { config, dataset: datasetPayload(wb.db, wb.paths, run.datasetId) };
+}
+
+/**
+ * Starts training a run in a worker. With `resume`, it continues from the run's last complete
+ * checkpoint (optimizer and schedule state included); a run that never finished an epoch starts over.
+ */
+export function startTraining(
+  wb: Workbench,
+  host: JobHost,
+  run: RunRow,
+  resume: boolean,
+  options: JobOptions,
+): RunningJob {
+  if (run.status === 'running') throw new UserError(`run ${run.id} is already running`);
+  const runDir = wb.paths.run(run.id);
+  let resumeFrom: string | null = null;
+  if (resume) {
+    try {
+      resumeFrom = resolveCheckpoint(runDir, 'last');
+    } catch {
+      resumeFrom = null;
+    }
+  }
+  const { config, dataset } = runInputs(wb, run);
+  return new RunningJob(
+    wb.db,
+    host,
+    { kind: 'train', runId: run.id, config, runDir, dataset, resumeFrom },
+    options,
+  );
+}
+
+/** Evaluates a run's checkpoint in a worker; the evaluation is stored with the run. */
+export function startEvaluation(
+  wb: Workbench,
+  host: JobHost,
+  run: RunRow,
+  request: { checkpoint: CheckpointKind; split: 'train' | 'val'; tenCrop: boolean },
+  options: JobOptions,
+): RunningJob {
+  const runDir = wb.paths.run(run.id);
+  const checkpointDir = resolveCheckpoint(runDir, request.checkpoint);
+  if (!existsSync(checkpointDir))
+    throw new UserError(`run ${run.id} has no ${request.checkpoint} checkpoint`);
+  const { config, dataset } = runInputs(wb, run);
+  if (request.split === 'val' && dataset.valIdx.length === 0)
+    throw new UserError('the dataset has no validation images');
+  return new RunningJob(
+    wb.db,
+    host,
+    { kind: 'eval', runId: run.id, config, runDir, dataset, checkpointDir, ...request },
+    options,
+  );
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * Every message between a job host and its worker process: one discriminated union each way,
+ * validated with zod on receipt, so a confused or compromised worker cannot write nonsense.
+ */
+
+const errorSchema = z.object({ message: z.string(), stack: z.string().optional() });
+
+const metricSchema = z.object({
+  key: z.string().regex(/^[a-z0-9_]+$/),
+  step: z.number().int().nonnegative(),
+  epoch: z.number().nonnegative(),
+  value: z.number(),
+  wallTime: z.number(),
+});
+
+export const workerMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('started'),
+    pid: z.number().int(),
+    engine: z.object({
+      backend: z.string(),
+      tfBackend: z.string(),
+      package: z.string(),
+      version: z.string(),
+      detail: z.string(),
+    }),
+    skipped: z.array(z.object({ backend: z.string(), reason: z.string() })),
+  }),
+  z.object({
+    type: z.literal('progress'),
+    epoch: z.number().int().nonnegative(),
+    epochs: z.number().int().positive(),
+    batch: z.number().int().nonnegative(),
+    batches: z.number().int().positive(),
+    step: z.number().int().nonnegative(),
+    loss: z.number(),
+    imagesPerSec: z.number().nonnegative(),
+    phase: z.enum(['train', 'eval']),
+  }),
+  z.object({ type: z.literal('metrics'), metrics: z.array(metricSchema).max(10_000) }),
+  z.object({
+    type: z.literal('evaluation'),
+    epoch: z.number().int().nonnegative(),
+    step: z.number().int().nonnegative(),
+    split: z.enum(['train', 'val']),
+    tenCrop: z.boolean(),
+    checkpoint: z.enum(['best', 'last']).nullable(),
+    images: z.number().int().nonnegative(),
+    loss: z.number().nullable(),
+    top1Error: z.number().min(0).max(1),
+    top5Error: z.number().min(0).max(1),
+    perClassError: z.array(z.number().nullable()),
+    perClassCount: z.array(z.number().int().nonnegative()),
+    /** Sparse confusion matrix: (true, predicted, count) triples, flattened. */
+    confusion: z.array(z.number().int().nonnegative()),
+  }),
+  z.object({
+    type: z.literal('checkpoint'),
+    kind: z.enum(['last', 'best']),
+    epoch: z.number().int().nonnegative(),
+    step: z.number().int().nonnegative(),
+    path: z.string(),
+    valTop1Error: z.number().nullable(),
+  }),
+  z.object({
+    type: z.literal('epoch'),
+    epochsDone: z.number().int().nonnegative(),
+  }),
+  z.object({
+    type: z.literal('log'),
+    level: z.enum(['debug', 'info', 'warn', 'error']),
+    message: z.string().max(100_000),
+  }),
+  z.object({ type: z.literal('error'), error: errorSchema }),
+  z.object({ type: z.literal('done'), status: z.enum(['completed', 'cancelled']) }),
+]);
+
+export type WorkerMessage = z.infer<typeof workerMessageSchema>;
+export type MetricPoint = z.infer<typeof metricSchema>;
+
+/** The dataset a job reads: its cache folder and the images of each split with their labels. */
+export const datasetPayloadSchema = z.object({
+  dir: z.string(),
+  size: z.number().int().positive(),
+  classes: z.array(z.string()).min(2),
+  trainIdx: z.array(z.number().int().nonnegative()),
+  trainLabels: z.array(z.number().int().nonnegative()),
+  valIdx: z.array(z.number().int().nonnegative()),
+  valLabels: z.array(z.number().int().nonnegative()),
+});
+
+export type DatasetPayload = z.infer<typeof datasetPayloadSchema>;
+
+/** What a worker is asked to do; everything it needs comes with it, it never opens the database. */
+export const jobSpecSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('train'),
+    runId: z.number().int().positive(),
+    /** The run config as stored; the worker validates it again. */
+    config: z.unknown(),
+    runDir: z.string(),
+    dataset: datasetPayloadSchema,
+    /** Continue from the checkpoint in this folder (the run's last), or start afresh. */
+    resumeFrom: z.string().nullable(),
+  }),
+  z.object({
+    kind: z.literal('eval'),
+    runId: z.number().int().positive(),
+    config: z.unknown(),
+    runDir: z.string(),
+    dataset: datasetPayloadSchema,
+    checkpointDir: z.string(),
+    checkpoint: z.enum(['best', 'last']),
+    split: z.enum(['train', 'val']),
+    tenCrop: z.boolean(),
+  }),
+]);
+
+export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+export const hostMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('start'),
+    job: jobSpecSchema,
+    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+  }),
+  z.object({ type: z.literal('cancel') }),
+]);
+
+export type HostMessage = z.infer<typeof hostMessageSchema>;

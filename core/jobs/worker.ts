@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../engine/backends.js';
+import { serializeError } from '../util/errors.js';
+import { runEvaluation } from '../train/eval-job.js';
+import { validateRunConfig } from '../train/config.js';
+import { runTraining } from '../train/trainer.js';
+import { hostMessageSchema, type HostMessage, type WorkerMessage } from './messages.js';
+
+/**
+ * The one entry point of job workers, started by `child_process.fork` (CLI, server) or
+ * Electron's `utilityProcess.fork` (app). It does one job and exits; it reports through
+ * messages and never touches the database, which the host alone writes.
+ */
+
+interface Channel {
+  send(message: WorkerMessage): Promise<void>;
+  onMessage(handler: (message: unknown) => void): void;
+}
+
+/** Electron utility processes talk over process.parentPort; forked Node processes over process.send. */
+function channel(): Channel {
+  const parentPort = (
+    process as {
+      parentPort?: {
+        postMessage(m: unknown): void;
+        on(e: 'message', h: (e: { data: unknown }) => void): void;
+      };
+    }
+  ).parentPort;
+  if (parentPort) {
+    return {
+      send: async (m) => parentPort.postMessage(m),
+      onMessage: (h) => parentPort.on('message', (e) => h(e.data)),
+    };
+  }
+  if (!process.send) throw new Error('the job worker must be started by a job host');
+  return {
+    send: (m) => new Promise<void>((resolve) => process.send!(m, undefined, {}, () => resolve())),
+    onMessage: (h) => process.on('message', h),
+  };
+}
+
+const io = channel();
+let cancelled = false;
+let started = false;
+
+async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void> {
+  tf.enableProdMode();
+  const selection = await selectBackend(start.backend);
+  await io.send({
+    type: 'started',
+    pid: process.pid,
+    engine: selection.engine,
+    skipped: selection.skipped,
+  });
+  const job = start.job;
+  const config = validateRunConfig(job.config);
+  if (job.kind === 'train') {
+    const status = await runTraining({
+      config,
+      dataset: job.dataset,
+      runDir: job.runDir,
+      resumeFrom: job.resumeFrom,
+      emit: (m) => void io.send(m),
+      cancelled: () => cancelled,
+    });
+    await io.send({ type: 'done', status });
+  } else {
+    await runEvaluation({ ...job, config, emit: (m) => void io.send(m) });
+    await io.send({ type: 'done', status: 'completed' });
+  }
+}
+
+io.onMessage((raw) => {
+  const parsed = hostMessageSchema.safeParse(raw);
+  if (!parsed.success) return; // only the host talks to us; ignore anything else
+  const message = parsed.data;
+  if (message.type === 'cancel') {
+    cancelled = true;
+    return;
+  }
+  if (started) return;
+  started = true;
+  run(message)
+    .then(() => process.exit(0))
+    .catch(async (err: unknown) => {
+      await io.send({ type: 'error', error: serializeError(err) });
+      process.exit(1);
+    });
+});

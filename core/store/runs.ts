@@ -1,0 +1,377 @@
+import type { MetricPoint, WorkerMessage } from '../jobs/messages.js';
+import { configHash, flattenParams, type RunConfig } from '../train/config.js';
+import { transaction, type Db } from './db.js';
+
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export const FINAL_STATUSES: RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+
+export interface RunRow {
+  id: number;
+  experimentId: number;
+  experiment: string;
+  name: string;
+  datasetId: number | null;
+  dataset: string | null;
+  preset: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  error: string | null;
+  errorStack: string | null;
+  backend: string | null;
+  enginePackage: string | null;
+  engineVersion: string | null;
+  device: string | null;
+  seed: number;
+  configHash: string;
+  config: string;
+  hostPid: number | null;
+  workerPid: number | null;
+  epochsDone: number;
+  epochsTotal: number;
+}
+
+/** The SELECT behind every run query; filters use the aliases r (runs), e (experiments), d (datasets). */
+export const RUN_SELECT = `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.name,
+  r.dataset_id AS datasetId, d.name AS dataset, r.preset, r.status, r.created_at AS createdAt,
+  r.started_at AS startedAt, r.ended_at AS endedAt, r.error, r.error_stack AS errorStack, r.backend,
+  r.engine_package AS enginePackage, r.engine_version AS engineVersion, r.device, r.seed,
+  r.config_hash AS configHash, r.config, r.host_pid AS hostPid, r.worker_pid AS workerPid,
+  r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal
+  FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id`;
+
+const now = () => new Date().toISOString();
+
+export function ensureExperiment(db: Db, name: string): number {
+  db.prepare('INSERT OR IGNORE INTO experiments (name, created_at) VALUES (?, ?)').run(name, now());
+  return (db.prepare('SELECT id FROM experiments WHERE name = ?').get(name) as { id: number }).id;
+}
+
+/** Records a new queued run with every hyperparameter in params. */
+export function insertRun(
+  db: Db,
+  run: { experiment: string; name?: string; datasetId: number; config: RunConfig },
+): number {
+  return transaction(db, () => {
+    const experimentId = ensureExperiment(db, run.experiment);
+    const { lastInsertRowid } = db
+      .prepare(
+        `INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        experimentId,
+        run.name ?? '',
+        run.datasetId,
+        run.config.model.preset,
+        now(),
+        run.config.seed,
+        configHash(run.config),
+        JSON.stringify(run.config),
+        run.config.epochs,
+      );
+    const id = Number(lastInsertRowid);
+    if (!run.name) db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(`run-${id}`, id);
+    const add = db.prepare('INSERT INTO params (run_id, key, value, num) VALUES (?, ?, ?, ?)');
+    for (const [key, value] of Object.entries(flattenParams(run.config))) {
+      add.run(id, key, String(value), typeof value === 'number' ? value : null);
+    }
+    return id;
+  });
+}
+
+export function getRun(db: Db, id: number): RunRow | undefined {
+  return db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
+}
+
+export function markRunning(db: Db, id: number, hostPid: number, workerPid: number | null): void {
+  db.prepare(
+    `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), ended_at = NULL, error = NULL,
+     error_stack = NULL, host_pid = ?, worker_pid = ? WHERE id = ?`,
+  ).run(now(), hostPid, workerPid, id);
+}
+
+export function finishRun(
+  db: Db,
+  id: number,
+  status: RunStatus,
+  error?: { message: string; stack?: string },
+): void {
+  db.prepare(
+    'UPDATE runs SET status = ?, ended_at = ?, error = ?, error_stack = ?, worker_pid = NULL WHERE id = ?',
+  ).run(status, now(), error?.message ?? null, error?.stack ?? null, id);
+}
+
+/** Appends metric points and keeps latest_metrics (newest value, min and max) in step. */
+export function insertMetrics(db: Db, runId: number, points: MetricPoint[]): void {
+  const add = db.prepare(
+    'INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const latest = db.prepare(
+    `INSERT INTO latest_metrics (run_id, key, value, step, epoch, min_value, max_value) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, epoch = excluded.epoch,
+       min_value = MIN(min_value, excluded.value), max_value = MAX(max_value, excluded.value)`,
+  );
+  for (const p of points) {
+    add.run(runId, p.key, p.step, p.epoch, p.value, p.wallTime);
+    latest.run(runId, p.key, p.value, p.step, p.epoch, p.value, p.value);
+  }
+}
+
+const f32 = (values: (number | null)[]) =>
+  Buffer.from(new Float32Array(values.map((v) => v ?? NaN)).buffer);
+const i32 = (values: number[]) => Buffer.from(new Int32Array(values).buffer);
+
+/**
+ * Stores an evaluation. Confusion matrices are kept only for the newest evaluation and for the
+ * one that produced the best checkpoint, which keeps 1000-class runs small.
+ */
+export function insertEvaluation(
+  db: Db,
+  runId: number,
+  e: Extract<WorkerMessage, { type: 'evaluation' }>,
+): number {
+  const { lastInsertRowid } = db
+    .prepare(
+      `INSERT INTO evaluations (run_id, epoch, step, split, ten_crop, checkpoint, images, loss, top1_error, top5_error,
+        per_class_error, per_class_count, confusion, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      runId,
+      e.epoch,
+      e.step,
+      e.split,
+      e.tenCrop ? 1 : 0,
+      e.checkpoint,
+      e.images,
+      e.loss,
+      e.top1Error,
+      e.top5Error,
+      f32(e.perClassError),
+      i32(e.perClassCount),
+      i32(e.confusion),
+      now(),
+    );
+  const id = Number(lastInsertRowid);
+  const bestId = (
+    db
+      .prepare(
+        `SELECT id FROM evaluations WHERE run_id = ? AND checkpoint = 'best' ORDER BY id DESC LIMIT 1`,
+      )
+      .get(runId) as { id: number } | undefined
+  )?.id;
+  db.prepare('UPDATE evaluations SET confusion = NULL WHERE run_id = ? AND id NOT IN (?, ?)').run(
+    runId,
+    id,
+    bestId ?? id,
+  );
+  return id;
+}
+
+export function upsertCheckpoint(
+  db: Db,
+  runId: number,
+  c: Extract<WorkerMessage, { type: 'checkpoint' }>,
+): void {
+  db.prepare(
+    `INSERT INTO checkpoints (run_id, kind, epoch, step, path, val_top1_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id, kind) DO UPDATE SET epoch = excluded.epoch, step = excluded.step, path = excluded.path,
+       val_top1_error = excluded.val_top1_error, created_at = excluded.created_at`,
+  ).run(runId, c.kind, c.epoch, c.step, c.path, c.valTop1Error, now());
+}
+
+export function addLog(db: Db, runId: number, level: string, message: string): void {
+  db.prepare('INSERT INTO run_logs (run_id, time, level, message) VALUES (?, ?, ?, ?)').run(
+    runId,
+    Date.now() / 1000,
+    level,
+    message,
+  );
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Marks runs `interrupted` whose host process is gone (it crashed or was killed while they ran).
+ * Runs of another live host sharing this home are left alone. Returns the ids marked.
+ */
+export function recoverInterrupted(
+  db: Db,
+  alive: (pid: number) => boolean = processAlive,
+): number[] {
+  const running = db
+    .prepare(`SELECT id, host_pid AS hostPid FROM runs WHERE status = 'running'`)
+    .all() as {
+    id: number;
+    hostPid: number | null;
+  }[];
+  const dead = running.filter(
+    (r) => r.hostPid === null || (r.hostPid !== process.pid && !alive(r.hostPid)),
+  );
+  transaction(db, () => {
+    for (const r of dead) {
+      finishRun(db, r.id, 'interrupted', {
+        message: `the workbench process (pid ${r.hostPid ?? '?'}) stopped while this run was running; resume it to continue from its last checkpoint`,
+      });
+    }
+  });
+  return dead.map((r) => r.id);
+}
+
+/** Newest value of each metric of a run. */
+export function latestMetrics(db: Db, runId: number): Record<string, number> {
+  const rows = db
+    .prepare('SELECT key, value FROM latest_metrics WHERE run_id = ? ORDER BY key')
+    .all(runId) as {
+    key: string;
+    value: number;
+  }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+/** Best (lowest) value of each metric of a run, for errors and losses. */
+export function bestMetrics(db: Db, runId: number): Record<string, number> {
+  const rows = db
+    .prepare('SELECT key, min_value AS value FROM latest_metrics WHERE run_id = ? ORDER BY key')
+    .all(runId) as {
+    key: string;
+    value: number;
+  }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+export function runParams(db: Db, runId: number): Record<string, string> {
+  const rows = db
+    .prepare('SELECT key, value FROM params WHERE run_id = ? ORDER BY key')
+    .all(runId) as {
+    key: string;
+    value: string;
+  }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+export interface EvaluationRow {
+  id: number;
+  epoch: number;
+  step: number;
+  split: 'train' | 'val';
+  tenCrop: boolean;
+  checkpoint: string | null;
+  images: number;
+  loss: number | null;
+  top1Error: number;
+  top5Error: number;
+  perClassError: (number | null)[];
+  perClassCount: number[];
+  /** (true, predicted, count) triples, or null where only the best and last were kept. */
+  confusion: number[] | null;
+  createdAt: string;
+}
+
+const fromF32 = (b: Buffer) =>
+  Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), (v) =>
+    Number.isNaN(v) ? null : v,
+  );
+const fromI32 = (b: Buffer) =>
+  Array.from(new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+
+export function runEvaluations(db: Db, runId: number): EvaluationRow[] {
+  const rows = db
+    .prepare(
+      `SELECT id, epoch, step, split, ten_crop AS tenCrop, checkpoint, images, loss, top1_error AS top1Error,
+       top5_error AS top5Error, per_class_error AS pce, per_class_count AS pcc, confusion, created_at AS createdAt
+       FROM evaluations WHERE run_id = ? ORDER BY id`,
+    )
+    .all(runId) as (Omit<
+    EvaluationRow,
+    'perClassError' | 'perClassCount' | 'confusion' | 'tenCrop'
+  > & {
+    tenCrop: number;
+    pce: Buffer;
+    pcc: Buffer;
+    confusion: Buffer | null;
+  })[];
+  return rows.map(({ pce, pcc, confusion, tenCrop, ...rest }) => ({
+    ...rest,
+    tenCrop: tenCrop === 1,
+    perClassError: fromF32(pce),
+    perClassCount: fromI32(pcc),
+    confusion: confusion ? fromI32(confusion) : null,
+  }));
+}
+
+export interface CheckpointRow {
+  kind: 'last' | 'best';
+  epoch: number;
+  step: number;
+  path: string;
+  valTop1Error: number | null;
+  createdAt: string;
+}
+
+export function runCheckpoints(db: Db, runId: number): CheckpointRow[] {
+  return db
+    .prepare(
+      `SELECT kind, epoch, step, path, val_top1_error AS valTop1Error, created_at AS createdAt FROM checkpoints
+       WHERE run_id = ? ORDER BY kind DESC`,
+    )
+    .all(runId) as CheckpointRow[];
+}
+
+export function runTags(db: Db, runId: number): Record<string, string> {
+  const rows = db
+    .prepare('SELECT key, value FROM tags WHERE run_id = ? ORDER BY key')
+    .all(runId) as { key: string; value: string }[];
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+export function setTag(db: Db, runId: number, key: string, value: string | null): void {
+  if (value === null) db.prepare('DELETE FROM tags WHERE run_id = ? AND key = ?').run(runId, key);
+  else {
+    db.prepare(
+      'INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value',
+    ).run(runId, key, value);
+  }
+}
+
+export function addNote(db: Db, runId: number, text: string): void {
+  db.prepare('INSERT INTO notes (run_id, text, created_at) VALUES (?, ?, ?)').run(
+    runId,
+    text,
+    now(),
+  );
+}
+
+export function runNotes(db: Db, runId: number): { text: string; createdAt: string }[] {
+  return db
+    .prepare('SELECT text, created_at AS createdAt FROM notes WHERE run_id = ? ORDER BY id')
+    .all(runId) as {
+    text: string;
+    createdAt: string;
+  }[];
+}
+
+export function runLogs(
+  db: Db,
+  runId: number,
+  limit = 1000,
+): { time: number; level: string; message: string }[] {
+  return db
+    .prepare(
+      'SELECT time, level, message FROM run_logs WHERE run_id = ? ORDER BY rowid DESC LIMIT ?',
+    )
+    .all(runId, limit)
+    .reverse() as { time: number; level: string; message: string }[];
+}
+
+export function deleteRun(db: Db, runId: number): boolean {
+  return db.prepare('DELETE FROM runs WHERE id = ?').run(runId).changes > 0;
+}
