@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError, errorMessage } from '../util/errors.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEval } from './commands/eval.js';
 import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
 import { registerTrain } from './commands/train.js';
@@ -20,6 +21,7 @@ function buildProgram(): Command {
       outputError: (text, write) => write(`svw: ${text.replace(/^error: /, 'error: ')}`),
     });
   registerDoctor(program);
+  registerEval(program);
   registerDataset(program);
   registerModel(program);
   registerPredict(program);

@@ -41,6 +41,8 @@ function channel(): Channel {
 }
 
 const io = channel();
+// A worker whose host has gone has nobody to report to: stop rather than train unobserved.
+process.on('disconnect', () => process.exit(1));
 let cancelled = false;
 let started = false;
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { openDatabase, type Db } from './db.js';
 import { homePaths, svwHome, type HomePaths } from './paths.js';
+import { recoverInterrupted } from './runs.js';
 
 export interface Workbench {
   db: Db;
@@ -8,11 +9,16 @@ export interface Workbench {
   close(): void;
 }
 
-/** Opens the workbench home ($SVW_HOME or ~/.supervision): its database, migrated, and folders. */
+/**
+ * Opens the workbench home ($SVW_HOME or ~/.supervision): its database, migrated, and folders;
+ * runs whose host died while they ran are marked interrupted.
+ */
 export function openWorkbench(home = svwHome()): Workbench {
   const paths = homePaths(home);
   mkdirSync(paths.datasets, { recursive: true });
   mkdirSync(paths.runs, { recursive: true });
   const db = openDatabase(paths.database);
+  // Runs left 'running' by a host that has since died are interrupted, not running.
+  recoverInterrupted(db);
   return { db, paths, close: () => db.close() };
 }

@@ -7,7 +7,7 @@ import { forkJobHost } from '../../jobs/host.js';
 import { requireRun, startTraining } from '../../jobs/launch.js';
 import type { WorkerMessage } from '../../jobs/messages.js';
 import type { RunningJob } from '../../jobs/run-job.js';
-import { getRun, insertRun, latestMetrics, recoverInterrupted } from '../../store/runs.js';
+import { getRun, insertRun, latestMetrics } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
 import { PRESET_NAMES } from '../../model/config.js';
@@ -124,7 +124,6 @@ export function registerTrain(program: Command): void {
     .action(async (opts: TrainFlags) => {
       const wb = openWorkbench();
       try {
-        recoverInterrupted(wb.db);
         let runId: number;
         if (opts.resume) {
           const run = requireRun(wb, opts.resume);
