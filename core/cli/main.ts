@@ -6,6 +6,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
 import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
+import { registerExport, registerRuns } from './commands/runs.js';
 import { registerTrain } from './commands/train.js';
 
 const VERSION = '0.1.0';
@@ -26,6 +27,8 @@ function buildProgram(): Command {
   registerModel(program);
   registerPredict(program);
   registerTrain(program);
+  registerRuns(program);
+  registerExport(program);
   // Every subcommand reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError();
   return program;
@@ -43,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished but did not succeed (e.g. a failed run) sets process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has already printed its one-line message (or the help/version text).

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 export const optimSchema = z.strictObject({
   /** sgd: the paper's momentum rule; nesterov: Nesterov momentum; adam: for comparison. */
   type: z.enum(['sgd', 'nesterov', 'adam']),
-  lr: z.number().positive().max(100),
+  lr: z.number().positive(),
   momentum: z.number().min(0).max(0.999),
   weightDecay: z.number().min(0).max(1),
   /** Caffe's convention: biases learn at 2× the rate and get no weight decay. */
