@@ -105,15 +105,17 @@ function compare({ field, op, value }: CompareNode, params: unknown[]): string {
   let target: string;
   if (field.scope === 'params') {
     table = 'params p';
-    target = numeric ? 'p.num' : 'p.value';
+    target = numeric ? '+p.num' : '+p.value';
   } else if (field.scope === 'metrics') {
     table = 'latest_metrics p';
-    target = field.stat ? `p.${field.stat}_value` : 'p.value';
+    target = field.stat ? `+p.${field.stat}_value` : '+p.value';
   } else {
     table = 'tags p';
     target = numeric ? `${TAG_IS_NUMERIC} AND CAST(p.value AS REAL)` : 'p.value';
   }
-  // The primary key (run_id, key) of each table makes this one index probe per run.
+  // The primary key (run_id, key) of each table makes this one index probe per run. The unary +
+  // on the compared column keeps SQLite's planner from scanning the (key, num) or (key, value)
+  // index for the whole table instead, which it prefers without ANALYZE statistics.
   params.push(field.name);
   const exists = `EXISTS (SELECT 1 FROM ${table} WHERE p.run_id = r.id AND p.key = ?`;
   if (value === null) return `${op === '=' ? 'NOT ' : ''}${exists})`;

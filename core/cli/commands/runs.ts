@@ -1,0 +1,372 @@
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { FilterSyntaxError } from '../../filter/parse.js';
+import { requireRun } from '../../jobs/launch.js';
+import { MODEL_FILES } from '../../model/io.js';
+import { preprocessingSchema } from '../../model/preprocessing.js';
+import { transaction, type Db } from '../../store/db.js';
+import { filterSql } from '../../store/run-filter.js';
+import { addNote, deleteRun, runNotes, runTags, setTag, type RunRow } from '../../store/runs.js';
+import { openWorkbench, type Workbench } from '../../store/workbench.js';
+import { resolveCheckpoint, type CheckpointKind } from '../../train/checkpoint.js';
+import { UserError } from '../../util/errors.js';
+import { note, printJson, type CommonOptions } from '../output.js';
+import { collect, parsePositiveInt } from '../parse.js';
+import {
+  compareRuns,
+  durationSec,
+  renderCompare,
+  renderList,
+  renderShow,
+  showRun,
+  type RunListItem,
+} from './runs-format.js';
+
+type Value = string | number | null;
+
+const FROM =
+  'FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id';
+// Fixed keys only (never user text): each is one primary-key probe per run.
+const param = (key: string) =>
+  `(SELECT COALESCE(x.num, x.value) FROM params x WHERE x.run_id = r.id AND x.key = '${key}')`;
+const lowest = (key: string) =>
+  `(SELECT x.min_value FROM latest_metrics x WHERE x.run_id = r.id AND x.key = '${key}')`;
+const LIST_SQL = `SELECT r.id, r.name, e.name AS experiment, d.name AS dataset, r.preset, r.status,
+  r.created_at AS createdAt, r.started_at AS startedAt, r.ended_at AS endedAt,
+  r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal, r.backend,
+  ${param('optim.lr')} AS lr, ${param('batchSize')} AS batchSize, ${param('epochs')} AS epochs,
+  ${lowest('val_top1_error')} AS top1, ${lowest('val_top5_error')} AS top5 ${FROM}`;
+
+const SORT_COLUMNS: Record<string, string> = {
+  id: 'r.id',
+  created_at: 'r.created_at',
+  status: 'r.status',
+  name: 'r.name',
+  preset: 'r.preset',
+  experiment: 'e.name',
+  dataset: 'd.name',
+  backend: 'r.backend',
+  started_at: 'r.started_at',
+  ended_at: 'r.ended_at',
+  epochs_done: 'r.epochs_done',
+  seed: 'r.seed',
+};
+
+/** ORDER BY for --sort: runs without the key come last either way; ties go by id. */
+function sortSql(spec: string): { sql: string; params: unknown[] } {
+  const desc = spec.startsWith('-');
+  const key = desc ? spec.slice(1) : spec;
+  const dir = desc ? 'DESC' : 'ASC';
+  const metric = /^metrics\.([^.]+)(?:\.(min|max))?$/.exec(key);
+  let expr = SORT_COLUMNS[key];
+  const params: unknown[] = [];
+  if (!expr && key.startsWith('params.') && key.length > 7) {
+    expr = '(SELECT COALESCE(s.num, s.value) FROM params s WHERE s.run_id = r.id AND s.key = ?)';
+    params.push(key.slice(7));
+  } else if (!expr && metric) {
+    const column = metric[2] ? `${metric[2]}_value` : 'value';
+    expr = `(SELECT s.${column} FROM latest_metrics s WHERE s.run_id = r.id AND s.key = ?)`;
+    params.push(metric[1]);
+  }
+  if (!expr)
+    throw new UserError(
+      `cannot sort by '${key}'`,
+      `sort by ${Object.keys(SORT_COLUMNS).join(', ')}, params.<key> or metrics.<key>[.min|.max]; a leading - sorts descending`,
+    );
+  return { sql: `ORDER BY ${expr} ${dir} NULLS LAST, r.id ${dir}`, params };
+}
+
+function filterOrThrow(text: string) {
+  try {
+    return filterSql(text);
+  } catch (err) {
+    // The excerpt starts its own line so the caret line under it stays aligned.
+    if (err instanceof FilterSyntaxError) throw new UserError(`bad --filter:\n${err.message}`);
+    throw err;
+  }
+}
+
+/** The runs list in one query, however many runs there are. */
+export function listRuns(
+  db: Db,
+  opts: { experiment?: string; filter?: string; sort?: string; limit?: number },
+): RunListItem[] {
+  const filter = filterOrThrow(opts.filter ?? '');
+  const order = sortSql(opts.sort ?? '-id');
+  const experiment = opts.experiment === undefined ? '' : ' AND e.name = ?';
+  // Inside CASE, each EXISTS of the filter stays a correlated subquery probing the (run_id, key)
+  // primary key. As a top-level WHERE term SQLite 3.53 (without ANALYZE statistics) turns it into
+  // a semi-join over the (key, num) index instead: 2.5 s rather than 5 ms for 10,000 runs.
+  const rows = db
+    .prepare(
+      `${LIST_SQL} WHERE CASE WHEN ${filter.where} THEN 1 ELSE 0 END${experiment} ${order.sql} LIMIT ?`,
+    )
+    .all(
+      ...filter.params,
+      ...(opts.experiment === undefined ? [] : [opts.experiment]),
+      ...order.params,
+      opts.limit ?? -1,
+    ) as (Omit<RunListItem, 'params' | 'metrics' | 'durationSec'> &
+    Record<'lr' | 'batchSize' | 'epochs', Value> &
+    Record<'top1' | 'top5', number | null>)[];
+  return rows.map(({ lr, batchSize, epochs, top1, top5, ...r }) => ({
+    ...r,
+    params: { lr, batchSize, epochs },
+    metrics: { val_top1_error: top1, val_top5_error: top5 },
+    durationSec: durationSec(r.startedAt, r.endedAt, r.status),
+  }));
+}
+
+/** Opening marks runs whose host died as interrupted, so statuses are truthful here. */
+function withWorkbench<T>(fn: (wb: Workbench) => T): T {
+  const wb = openWorkbench();
+  try {
+    return fn(wb);
+  } finally {
+    wb.close();
+  }
+}
+
+interface ListFlags extends CommonOptions {
+  experiment?: string;
+  filter?: string;
+  sort: string;
+  limit?: number;
+}
+
+export function registerRuns(program: Command): void {
+  const runs = program
+    .command('runs')
+    .description('list, inspect, compare and manage training runs');
+
+  runs
+    .command('list')
+    .description('list runs with their key params, best validation errors and duration')
+    .option('--experiment <name>', 'only runs of this experiment')
+    .option('--filter <expr>', "e.g. 'params.optim.lr > 0.001 and metrics.val_top1_error < 0.5'")
+    .option(
+      '--sort <key>',
+      'id, created_at, status, name, params.<key> or metrics.<key>; a leading - sorts descending',
+      '-id',
+    )
+    .option('--limit <n>', 'show at most N runs', parsePositiveInt)
+    .option('--json', 'machine-readable output')
+    .action((opts: ListFlags) =>
+      withWorkbench((wb) => {
+        const rows = listRuns(wb.db, opts);
+        if (opts.json) return printJson(rows);
+        if (rows.length === 0) return note('no runs match');
+        process.stdout.write(renderList(rows));
+      }),
+    );
+
+  runs
+    .command('show')
+    .description('a run: params, metrics, per-class errors, checkpoints, engine and recent logs')
+    .argument('<run>', 'run id')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: CommonOptions) =>
+      withWorkbench((wb) => {
+        const shown = showRun(wb, requireRun(wb, id));
+        if (opts.json) return printJson(shown);
+        process.stdout.write(renderShow(shown));
+      }),
+    );
+
+  runs
+    .command('compare')
+    .description('the params that differ between runs, and their latest and best metrics')
+    .argument('<runs...>', 'two or more run ids')
+    .option('--json', 'machine-readable output')
+    .action((ids: string[], opts: CommonOptions) =>
+      withWorkbench((wb) => {
+        const rows = [...new Set(ids)].map((id) => requireRun(wb, id));
+        if (new Set(rows.map((r) => r.id)).size < 2)
+          throw new UserError('compare needs at least two different runs');
+        const compared = compareRuns(wb, rows);
+        if (opts.json) return printJson(compared);
+        process.stdout.write(renderCompare(compared));
+      }),
+    );
+
+  runs
+    .command('delete')
+    .description('delete runs: their records, metrics, checkpoints and folders')
+    .argument('<runs...>', 'run ids')
+    .option('--json', 'machine-readable output')
+    .action((ids: string[], opts: CommonOptions) =>
+      withWorkbench((wb) => {
+        const rows = [...new Set(ids)].map((id) => requireRun(wb, id));
+        const running = rows.filter((r) => r.status === 'running');
+        if (running.length)
+          throw new UserError(
+            `run ${running.map((r) => r.id).join(', ')} is running; nothing was deleted`,
+            'cancel it first (Ctrl-C in its svw train, or the app)',
+          );
+        transaction(wb.db, () => rows.forEach((r) => deleteRun(wb.db, r.id)));
+        for (const r of rows) rmSync(wb.paths.run(r.id), { recursive: true, force: true });
+        if (opts.json) return printJson({ deleted: rows.map((r) => r.id) });
+        note(`deleted ${rows.map((r) => `run ${r.id} '${r.name}'`).join(', ')}`);
+      }),
+    );
+
+  runs
+    .command('tag')
+    .description('set (key=value) or remove (--remove key) tags of a run')
+    .argument('<run>', 'run id')
+    .argument('[tags...]', 'key=value pairs')
+    .option('--remove <key>', 'remove this tag (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action((id: string, pairs: string[], opts: CommonOptions & { remove: string[] }) =>
+      withWorkbench((wb) => {
+        const run = requireRun(wb, id);
+        if (pairs.length === 0 && opts.remove.length === 0)
+          throw new UserError('give tags as key=value, or --remove KEY');
+        const set = pairs.map((p) => {
+          const m = /^([^=\s]+)=(.*)$/s.exec(p);
+          if (!m) throw new UserError(`expected key=value, got '${p}'`);
+          return [m[1]!, m[2]!] as const;
+        });
+        transaction(wb.db, () => {
+          for (const key of opts.remove) setTag(wb.db, run.id, key, null);
+          for (const [key, value] of set) setTag(wb.db, run.id, key, value);
+        });
+        const tags = runTags(wb.db, run.id);
+        if (opts.json) return printJson({ id: run.id, tags });
+        const text = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+        note(`run ${run.id} tags: ${text.length ? text.join(' ') : '(none)'}`);
+      }),
+    );
+
+  runs
+    .command('note')
+    .description('add a note to a run')
+    .argument('<run>', 'run id')
+    .argument('<text...>', 'the note')
+    .option('--json', 'machine-readable output')
+    .action((id: string, words: string[], opts: CommonOptions) =>
+      withWorkbench((wb) => {
+        const run = requireRun(wb, id);
+        const text = words.join(' ').trim();
+        if (!text) throw new UserError('the note is empty');
+        addNote(wb.db, run.id, text);
+        const notes = runNotes(wb.db, run.id);
+        if (opts.json) return printJson({ id: run.id, notes });
+        note(`run ${run.id}: ${notes.length} note${notes.length === 1 ? '' : 's'}`);
+      }),
+    );
+}
+
+interface ExportFlags extends CommonOptions {
+  out: string;
+  checkpoint?: CheckpointKind;
+  force?: boolean;
+}
+
+const readJson = (dir: string, name: string): unknown => {
+  try {
+    return JSON.parse(readFileSync(path.join(dir, name), 'utf8'));
+  } catch {
+    throw new UserError(`checkpoint ${dir} has no readable ${name}`);
+  }
+};
+
+/**
+ * Copies a checkpoint's model (model.json, weights.bin, labels.json, preprocessing.json and the
+ * mean image it names; not the optimizer or training state) to `out`, then checks the copied
+ * weights against model.json's checksum, which also catches a checkpoint replaced mid-copy.
+ */
+function copyModel(dir: string, out: string): { files: string[]; bytes: number } {
+  const preprocessing = preprocessingSchema.safeParse(readJson(dir, MODEL_FILES.preprocessing));
+  if (!preprocessing.success) throw new UserError(`checkpoint ${dir}: bad preprocessing.json`);
+  const { mean } = preprocessing.data;
+  const files = [...Object.values(MODEL_FILES), ...(mean.type === 'image' ? [mean.file] : [])];
+  const missing = files.find((f) => !existsSync(path.join(dir, f)));
+  if (missing) throw new UserError(`checkpoint ${dir} is missing ${missing}`);
+  mkdirSync(out, { recursive: true });
+  let bytes = 0;
+  for (const f of files) {
+    copyFileSync(path.join(dir, f), path.join(out, `${f}.tmp`));
+    renameSync(path.join(out, `${f}.tmp`), path.join(out, f));
+    bytes += statSync(path.join(out, f)).size;
+  }
+  const model = readJson(out, MODEL_FILES.topology) as {
+    userDefinedMetadata?: { svw?: { weightsSha256?: string } };
+  };
+  const weights = readFileSync(path.join(out, MODEL_FILES.weights));
+  if (
+    createHash('sha256').update(weights).digest('hex') !==
+    model.userDefinedMetadata?.svw?.weightsSha256
+  )
+    throw new UserError(
+      "the exported weights do not match model.json's checksum",
+      'if the run is training, it saved a new checkpoint meanwhile: try again',
+    );
+  return { files, bytes };
+}
+
+function pickCheckpoint(run: RunRow, runDir: string, kind?: CheckpointKind) {
+  for (const k of kind ? [kind] : (['best', 'last'] as const)) {
+    try {
+      return { kind: k, dir: resolveCheckpoint(runDir, k) };
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+    }
+  }
+  throw new UserError(
+    `run ${run.id} has no ${kind ?? ''}${kind ? ' ' : ''}checkpoint (it has not finished an epoch)`,
+  );
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('copy the model of a run checkpoint to a folder that svw predict --model can use')
+    .argument('<run>', 'run id')
+    .requiredOption('--out <dir>', 'folder to write (model.json, weights.bin, labels.json, …)')
+    .addOption(
+      new Option('--checkpoint <kind>', 'which checkpoint (default: best, else last)').choices([
+        'best',
+        'last',
+      ]),
+    )
+    .option('--force', 'write into a folder that is not empty')
+    .option('--json', 'machine-readable output')
+    .action((id: string, opts: ExportFlags) =>
+      withWorkbench((wb) => {
+        const run = requireRun(wb, id);
+        const { kind, dir } = pickCheckpoint(run, wb.paths.run(run.id), opts.checkpoint);
+        const out = path.resolve(opts.out);
+        if (existsSync(out) && !statSync(out).isDirectory())
+          throw new UserError(`${opts.out} is not a folder`);
+        if (existsSync(out) && readdirSync(out).length > 0 && !opts.force)
+          throw new UserError(`${opts.out} is not empty`, 'use --force to write into it');
+        const state = readJson(dir, 'state.json') as { epoch?: number };
+        const { files, bytes } = copyModel(dir, out);
+        const result = {
+          runId: run.id,
+          checkpoint: kind,
+          epoch: state.epoch ?? null,
+          source: dir,
+          out,
+          files,
+          bytes,
+        };
+        if (opts.json) return printJson(result);
+        note(
+          `exported run ${run.id}'s ${kind} checkpoint (epoch ${result.epoch ?? '?'}) to ${out}: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB`,
+        );
+      }),
+    );
+}
