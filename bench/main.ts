@@ -4,6 +4,7 @@ import { parseBackendChoice, selectBackend, describeSelection } from '../core/en
 import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/model/config.js';
 import { benchData } from './data.js';
+import { benchRunList } from './store.js';
 import type { BenchResult as Result } from './result.js';
 
 const CASES: { preset: PresetName; batch: number }[] = [
@@ -96,6 +97,10 @@ async function main(): Promise<void> {
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
   const results: Result[] = [];
   const wanted = (group: string) => !values.only || values.only.includes(group);
+  if (wanted('store')) {
+    process.stderr.write('benchmarking the run list…\n');
+    results.push(...benchRunList());
+  }
   if (wanted('data')) {
     process.stderr.write('benchmarking import and the batch pipeline…\n');
     results.push(...(await benchData(selection.engine.backend, values.quick)));
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
       results
         .map(
           (r) =>
-            `${r.name.padEnd(56)} ${r.backend.padEnd(14)} batch ${String(r.batch).padStart(4)}  ${r.imagesPerSec.toFixed(1).padStart(8)} img/s  ${String(r.msPerBatch).padStart(6)} ms/batch${r.waitPercent === undefined ? '' : `  waiting ${r.waitPercent}%`}`,
+            `${r.name.padEnd(56)} ${r.backend.padEnd(14)} ${r.imagesPerSec ? `batch ${String(r.batch).padStart(5)} ${r.imagesPerSec.toFixed(1).padStart(8)} img/s ${String(r.msPerBatch).padStart(6)} ms/batch` : `${String(r.msPerBatch).padStart(36)} ms`}${r.waitPercent === undefined ? '' : `  waiting ${r.waitPercent}%`}`,
         )
         .join('\n') +
       '\n',

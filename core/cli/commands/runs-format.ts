@@ -14,28 +14,9 @@ import {
   type RunRow,
 } from '../../store/runs.js';
 import type { Workbench } from '../../store/workbench.js';
+import { durationSec, type RunListItem } from '../../store/run-list.js';
 
 type Value = string | number | boolean | null;
-
-/** One run of `svw runs list --json`. */
-export interface RunListItem {
-  id: number;
-  name: string;
-  experiment: string;
-  dataset: string | null;
-  preset: string;
-  status: string;
-  params: { lr: Value; batchSize: Value; epochs: Value };
-  /** The best (lowest) value seen of each. */
-  metrics: { val_top1_error: number | null; val_top5_error: number | null };
-  epochsDone: number;
-  epochsTotal: number;
-  createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationSec: number | null;
-  backend: string | null;
-}
 
 /** What `svw runs show` reports; the JSON output is this object. */
 export type RunShow = ReturnType<typeof showRun>;
@@ -148,12 +129,6 @@ export function compareRuns(wb: Workbench, runs: RunRow[]): RunCompare {
 }
 
 /** Seconds from start to end (or to now while running); null before a run starts. */
-export function durationSec(startedAt: string | null, endedAt: string | null, status: string) {
-  if (!startedAt) return null;
-  const end = endedAt ? Date.parse(endedAt) : status === 'running' ? Date.now() : NaN;
-  const seconds = (end - Date.parse(startedAt)) / 1000;
-  return Number.isFinite(seconds) ? Math.max(0, Math.round(seconds * 10) / 10) : null;
-}
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null) return '—';

@@ -11,122 +11,18 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { FilterSyntaxError } from '../../filter/parse.js';
 import { requireRun } from '../../jobs/launch.js';
 import { MODEL_FILES } from '../../model/io.js';
 import { preprocessingSchema } from '../../model/preprocessing.js';
-import { transaction, type Db } from '../../store/db.js';
-import { filterSql } from '../../store/run-filter.js';
+import { transaction } from '../../store/db.js';
+import { listRuns } from '../../store/run-list.js';
 import { addNote, deleteRun, runNotes, runTags, setTag, type RunRow } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { resolveCheckpoint, type CheckpointKind } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { collect, parsePositiveInt } from '../parse.js';
-import {
-  compareRuns,
-  durationSec,
-  renderCompare,
-  renderList,
-  renderShow,
-  showRun,
-  type RunListItem,
-} from './runs-format.js';
-
-type Value = string | number | null;
-
-const FROM =
-  'FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id';
-// Fixed keys only (never user text): each is one primary-key probe per run.
-const param = (key: string) =>
-  `(SELECT COALESCE(x.num, x.value) FROM params x WHERE x.run_id = r.id AND x.key = '${key}')`;
-const lowest = (key: string) =>
-  `(SELECT x.min_value FROM latest_metrics x WHERE x.run_id = r.id AND x.key = '${key}')`;
-const LIST_SQL = `SELECT r.id, r.name, e.name AS experiment, d.name AS dataset, r.preset, r.status,
-  r.created_at AS createdAt, r.started_at AS startedAt, r.ended_at AS endedAt,
-  r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal, r.backend,
-  ${param('optim.lr')} AS lr, ${param('batchSize')} AS batchSize, ${param('epochs')} AS epochs,
-  ${lowest('val_top1_error')} AS top1, ${lowest('val_top5_error')} AS top5 ${FROM}`;
-
-const SORT_COLUMNS: Record<string, string> = {
-  id: 'r.id',
-  created_at: 'r.created_at',
-  status: 'r.status',
-  name: 'r.name',
-  preset: 'r.preset',
-  experiment: 'e.name',
-  dataset: 'd.name',
-  backend: 'r.backend',
-  started_at: 'r.started_at',
-  ended_at: 'r.ended_at',
-  epochs_done: 'r.epochs_done',
-  seed: 'r.seed',
-};
-
-/** ORDER BY for --sort: runs without the key come last either way; ties go by id. */
-function sortSql(spec: string): { sql: string; params: unknown[] } {
-  const desc = spec.startsWith('-');
-  const key = desc ? spec.slice(1) : spec;
-  const dir = desc ? 'DESC' : 'ASC';
-  const metric = /^metrics\.([^.]+)(?:\.(min|max))?$/.exec(key);
-  let expr = SORT_COLUMNS[key];
-  const params: unknown[] = [];
-  if (!expr && key.startsWith('params.') && key.length > 7) {
-    expr = '(SELECT COALESCE(s.num, s.value) FROM params s WHERE s.run_id = r.id AND s.key = ?)';
-    params.push(key.slice(7));
-  } else if (!expr && metric) {
-    const column = metric[2] ? `${metric[2]}_value` : 'value';
-    expr = `(SELECT s.${column} FROM latest_metrics s WHERE s.run_id = r.id AND s.key = ?)`;
-    params.push(metric[1]);
-  }
-  if (!expr)
-    throw new UserError(
-      `cannot sort by '${key}'`,
-      `sort by ${Object.keys(SORT_COLUMNS).join(', ')}, params.<key> or metrics.<key>[.min|.max]; a leading - sorts descending`,
-    );
-  return { sql: `ORDER BY ${expr} ${dir} NULLS LAST, r.id ${dir}`, params };
-}
-
-function filterOrThrow(text: string) {
-  try {
-    return filterSql(text);
-  } catch (err) {
-    // The excerpt starts its own line so the caret line under it stays aligned.
-    if (err instanceof FilterSyntaxError) throw new UserError(`bad --filter:\n${err.message}`);
-    throw err;
-  }
-}
-
-/** The runs list in one query, however many runs there are. */
-export function listRuns(
-  db: Db,
-  opts: { experiment?: string; filter?: string; sort?: string; limit?: number },
-): RunListItem[] {
-  const filter = filterOrThrow(opts.filter ?? '');
-  const order = sortSql(opts.sort ?? '-id');
-  const experiment = opts.experiment === undefined ? '' : ' AND e.name = ?';
-  // Inside CASE, each EXISTS of the filter stays a correlated subquery probing the (run_id, key)
-  // primary key. As a top-level WHERE term SQLite 3.53 (without ANALYZE statistics) turns it into
-  // a semi-join over the (key, num) index instead: 2.5 s rather than 5 ms for 10,000 runs.
-  const rows = db
-    .prepare(
-      `${LIST_SQL} WHERE CASE WHEN ${filter.where} THEN 1 ELSE 0 END${experiment} ${order.sql} LIMIT ?`,
-    )
-    .all(
-      ...filter.params,
-      ...(opts.experiment === undefined ? [] : [opts.experiment]),
-      ...order.params,
-      opts.limit ?? -1,
-    ) as (Omit<RunListItem, 'params' | 'metrics' | 'durationSec'> &
-    Record<'lr' | 'batchSize' | 'epochs', Value> &
-    Record<'top1' | 'top5', number | null>)[];
-  return rows.map(({ lr, batchSize, epochs, top1, top5, ...r }) => ({
-    ...r,
-    params: { lr, batchSize, epochs },
-    metrics: { val_top1_error: top1, val_top5_error: top5 },
-    durationSec: durationSec(r.startedAt, r.endedAt, r.status),
-  }));
-}
+import { compareRuns, renderCompare, renderList, renderShow, showRun } from './runs-format.js';
 
 /** Opening marks runs whose host died as interrupted, so statuses are truthful here. */
 function withWorkbench<T>(fn: (wb: Workbench) => T): T {
