@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: the desktop app when the Electron binary is installed, otherwise a note and the CLI.
+// `npm start`: the desktop app when the Electron binary is installed; otherwise the headless demo
+// on the bundled dataset (import it, train alexnet-cifar, show the results).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,8 @@ if (electron) {
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(
-    'Electron is not installed on this machine (its binary download failed or was skipped); showing the engines and the command-line tools instead.',
+    'Electron is not installed on this machine (its binary download failed or was skipped); running the headless demo instead.',
   );
   const { main } = await import('../dist/core/cli/main.js');
-  await main(['doctor']);
-  await main(['--help']);
+  process.exitCode = await main(['demo']);
 }
