@@ -178,7 +178,7 @@ describe('wasm Conv2DBackpropFilter', () => {
       const wasm = await gradients('wasm', c, data);
       expect(wasm.dw.length).toBe(c.w.reduce((a, b) => a * b, 1));
       expect(relativeError(wasm.dw, cpu.dw)).toBeLessThan(1e-4);
-      // dx comes from wasm's own Conv2DBackpropInput; checked so the whole conv gradient agrees.
+      // dx comes from the registered Conv2DBackpropInput; checked so the whole conv gradient agrees.
       expect(relativeError(wasm.dx, cpu.dx)).toBeLessThan(1e-4);
     });
   }
