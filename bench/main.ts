@@ -5,6 +5,7 @@ import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/model/config.js';
 import { benchData } from './data.js';
 import { benchRunList } from './store.js';
+import { benchRetrieval } from './retrieval.js';
 import type { BenchResult as Result } from './result.js';
 
 const CASES: { preset: PresetName; batch: number }[] = [
@@ -100,6 +101,10 @@ async function main(): Promise<void> {
   if (wanted('store')) {
     process.stderr.write('benchmarking the run list…\n');
     results.push(...benchRunList());
+  }
+  if (wanted('retrieval')) {
+    process.stderr.write('benchmarking nearest-neighbour search…\n');
+    results.push(...(await benchRetrieval(values.quick)));
   }
   if (wanted('data')) {
     process.stderr.write('benchmarking import and the batch pipeline…\n');

@@ -6,6 +6,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
 import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
+import { registerRetrieval } from './commands/retrieval.js';
 import { registerExport, registerRuns } from './commands/runs.js';
 import { registerTrain } from './commands/train.js';
 
@@ -26,6 +27,7 @@ function buildProgram(): Command {
   registerDataset(program);
   registerModel(program);
   registerPredict(program);
+  registerRetrieval(program);
   registerTrain(program);
   registerRuns(program);
   registerExport(program);

@@ -1,6 +1,7 @@
 import { augmentInto, makeRng } from './augment.js';
 import type { DatasetCache } from './dataset.js';
 import type { StoredStats } from './stats.js';
+import type { RgbImage } from './decode.js';
 import { writeCrop, type Mean } from '../model/input.js';
 import { cropOffsets } from '../model/preprocessing.js';
 
@@ -59,13 +60,30 @@ export function prepareBatch(
       augmentInto(image, { ...spec, mean }, rng, out, n * per, stats);
       return;
     }
-    const offsets = cropOffsets(cache.size, spec.crop);
-    const places = spec.tenCrop
-      ? [false, true].flatMap((flip) => offsets.tenCrop.map(([top, left]) => ({ top, left, flip })))
-      : [{ top: offsets.centre[0], left: offsets.centre[1], flip: false }];
-    places.forEach((p, c) =>
-      writeCrop(image, { ...p, size: spec.crop }, mean, spec.scale, out, (n * crops + c) * per),
-    );
+    writeEvalCrops(image, spec, mean, out, n * crops * per);
   });
   return out;
+}
+
+/**
+ * The evaluation crops of one image (the centre crop, or the ten crops: 4 corners + centre, then
+ * the same flipped), float32 [crops, crop, crop, 3] written into `out` at `offset`. Images from
+ * outside a dataset go through this too, after decodeSquare to the dataset's size, so a query
+ * image is preprocessed exactly like the dataset's own.
+ */
+export function writeEvalCrops(
+  image: RgbImage,
+  spec: Extract<TransformSpec, { kind: 'eval' }>,
+  mean: Mean,
+  out: Float32Array,
+  offset: number,
+): void {
+  const per = spec.crop * spec.crop * 3;
+  const offsets = cropOffsets(image.width, spec.crop);
+  const places = spec.tenCrop
+    ? [false, true].flatMap((flip) => offsets.tenCrop.map(([top, left]) => ({ top, left, flip })))
+    : [{ top: offsets.centre[0], left: offsets.centre[1], flip: false }];
+  places.forEach((p, c) =>
+    writeCrop(image, { ...p, size: spec.crop }, mean, spec.scale, out, offset + c * per),
+  );
 }

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { findDataset } from '../store/datasets.js';
 import { getRun, type RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
@@ -75,4 +76,66 @@ export function startEvaluation(
     { kind: 'eval', runId: run.id, config, runDir, dataset, checkpointDir, ...request },
     options,
   );
+}
+
+/** Extracts fc7 features of a split from a checkpoint in a worker, recorded as the run's index. */
+export function startIndexBuild(
+  wb: Workbench,
+  host: JobHost,
+  run: RunRow,
+  request: { checkpoint: CheckpointKind; split: 'train' | 'val' | 'all' },
+  options: JobOptions,
+): RunningJob {
+  const runDir = wb.paths.run(run.id);
+  const checkpointDir = resolveCheckpoint(runDir, request.checkpoint);
+  const { config, dataset } = runInputs(wb, run);
+  const base = path.join(runDir, 'features', `${request.checkpoint}-${request.split}`);
+  mkdirSync(path.dirname(base), { recursive: true });
+  return new RunningJob(
+    wb.db,
+    host,
+    {
+      kind: 'features',
+      runId: run.id,
+      config,
+      runDir,
+      dataset,
+      checkpointDir,
+      ...request,
+      outPath: `${base}.npy`,
+      idsPath: `${base}.ids.json`,
+    },
+    options,
+  );
+}
+
+/** fc7 features of image files (outside the dataset) from a checkpoint, computed in a worker. */
+export async function embedFiles(
+  wb: Workbench,
+  host: JobHost,
+  run: RunRow,
+  checkpoint: CheckpointKind,
+  files: string[],
+  backend: JobOptions['backend'],
+): Promise<number[][]> {
+  const runDir = wb.paths.run(run.id);
+  const checkpointDir = resolveCheckpoint(runDir, checkpoint);
+  const { config, dataset } = runInputs(wb, run);
+  let features: number[][] | null = null;
+  let failure: string | null = null;
+  const job = new RunningJob(
+    wb.db,
+    host,
+    { kind: 'embed', runId: run.id, config, runDir, dataset, checkpointDir, files },
+    {
+      backend,
+      onMessage: (m) => {
+        if (m.type === 'embedding') features = m.features;
+        if (m.type === 'error') failure = m.error.message;
+      },
+    },
+  );
+  await job.done;
+  if (!features) throw new UserError(failure ?? 'the worker computed no features');
+  return features;
 }

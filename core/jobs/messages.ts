@@ -73,6 +73,21 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
     level: z.enum(['debug', 'info', 'warn', 'error']),
     message: z.string().max(100_000),
   }),
+  z.object({
+    type: z.literal('index'),
+    checkpointEpoch: z.number().int().nonnegative(),
+    split: z.enum(['train', 'val', 'all']),
+    count: z.number().int().nonnegative(),
+    dims: z.number().int().positive(),
+    path: z.string(),
+    idsPath: z.string(),
+  }),
+  z.object({
+    type: z.literal('embedding'),
+    dims: z.number().int().positive(),
+    /** fc7 features of each requested image, in request order. */
+    features: z.array(z.array(z.number())),
+  }),
   z.object({ type: z.literal('error'), error: errorSchema }),
   z.object({ type: z.literal('done'), status: z.enum(['completed', 'cancelled']) }),
 ]);
@@ -116,9 +131,34 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     split: z.enum(['train', 'val']),
     tenCrop: z.boolean(),
   }),
+  z.object({
+    kind: z.literal('features'),
+    runId: z.number().int().positive(),
+    config: z.unknown(),
+    runDir: z.string(),
+    dataset: datasetPayloadSchema,
+    checkpointDir: z.string(),
+    checkpoint: z.enum(['best', 'last']),
+    split: z.enum(['train', 'val', 'all']),
+    /** The .npy to write (atomically) and the JSON of the rows' image ids. */
+    outPath: z.string(),
+    idsPath: z.string(),
+  }),
+  z.object({
+    kind: z.literal('embed'),
+    runId: z.number().int().positive(),
+    config: z.unknown(),
+    runDir: z.string(),
+    dataset: datasetPayloadSchema,
+    checkpointDir: z.string(),
+    /** Image files outside the dataset, preprocessed like the dataset's evaluation images. */
+    files: z.array(z.string()).min(1).max(1000),
+  }),
 ]);
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+export type FeaturesJob = Extract<JobSpec, { kind: 'features' }>;
+export type EmbedJob = Extract<JobSpec, { kind: 'embed' }>;
 
 export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({

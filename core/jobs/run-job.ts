@@ -9,6 +9,7 @@ import {
   type RunStatus,
 } from '../store/runs.js';
 import type { BackendChoice } from '../engine/backends.js';
+import { upsertIndex } from '../store/indexes.js';
 import type { JobHost, JobProcess } from './host.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from './messages.js';
 
@@ -152,7 +153,24 @@ export class RunningJob {
       case 'error':
         addLog(this.db, runId, 'error', message.error.message);
         return;
+      case 'index':
+        if (this.job.kind === 'features') {
+          const { checkpointEpoch, split, count, dims, path, idsPath } = message;
+          upsertIndex(this.db, {
+            runId,
+            checkpoint: this.job.checkpoint,
+            checkpointEpoch,
+            split,
+            count,
+            dims,
+            dtype: 'float32',
+            path,
+            idsPath,
+          });
+        }
+        return;
       case 'progress':
+      case 'embedding':
       case 'done':
         return;
     }

@@ -4,6 +4,7 @@ import { serializeError } from '../util/errors.js';
 import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../train/config.js';
 import { runTraining } from '../train/trainer.js';
+import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
 import { hostMessageSchema, type HostMessage, type WorkerMessage } from './messages.js';
 
 /**
@@ -68,7 +69,18 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
     });
     await io.send({ type: 'done', status });
   } else {
-    await runEvaluation({ ...job, config, emit: (m) => void io.send(m) });
+    const emit = (m: WorkerMessage) => void io.send(m);
+    switch (job.kind) {
+      case 'eval':
+        await runEvaluation({ ...job, config, emit });
+        break;
+      case 'features':
+        await runFeatureExtraction({ ...job, config }, emit);
+        break;
+      case 'embed':
+        await runEmbedding({ ...job, config }, emit);
+        break;
+    }
     await io.send({ type: 'done', status: 'completed' });
   }
 }

@@ -60,7 +60,10 @@ export function trainSpec(config: RunConfig): TransformSpec {
   return { kind: 'train', crop: config.model.inputSize, ...config.data };
 }
 
-export function evalSpec(config: RunConfig, tenCrop: boolean): TransformSpec {
+export function evalSpec(
+  config: RunConfig,
+  tenCrop: boolean,
+): Extract<TransformSpec, { kind: 'eval' }> {
   return {
     kind: 'eval',
     crop: config.model.inputSize,
