@@ -27,9 +27,10 @@ export class Optimizer {
   ) {
     const count = config.type === 'adam' ? 2 : 1;
     this.slots = params.map((p) =>
-      Array.from({ length: count }, (_, i) => {
+      Array.from({ length: count }, () => {
         const zeros = tf.zerosLike(p.variable);
-        const slot = tf.variable(zeros, false, `${p.name}/slot${i}`);
+        // tfjs variable names are global to the process, so checkpoints use slotName() instead.
+        const slot = tf.variable(zeros, false);
         zeros.dispose();
         return slot;
       }),
@@ -71,24 +72,30 @@ export class Optimizer {
   state(): { steps: number; tensors: { name: string; tensor: tf.Tensor }[] } {
     return {
       steps: this.steps,
-      tensors: this.slots.flatMap((slots) =>
-        slots.map((v) => ({ name: v.name, tensor: v as tf.Tensor })),
+      tensors: this.slots.flatMap((slots, p) =>
+        slots.map((v, i) => ({ name: this.slotName(p, i), tensor: v as tf.Tensor })),
       ),
     };
   }
 
   /** Restores state saved by state(); names and shapes must match. */
   restore(steps: number, tensors: Map<string, tf.Tensor>): void {
-    for (const slots of this.slots) {
-      for (const v of slots) {
-        const t = tensors.get(v.name);
-        if (!t) throw new Error(`checkpoint has no optimizer state for ${v.name}`);
-        if (t.shape.join() !== v.shape.join())
-          throw new Error(`optimizer state for ${v.name} has the wrong shape`);
+    this.slots.forEach((slots, p) =>
+      slots.forEach((v, i) => {
+        const name = this.slotName(p, i);
+        const t = tensors.get(name);
+        if (!t) throw new Error(`checkpoint has no optimizer state for ${name}`);
+        if (t.shape.join() !== v.shape.join()) {
+          throw new Error(`optimizer state for ${name} has the wrong shape`);
+        }
         v.assign(t);
-      }
-    }
+      }),
+    );
     this.steps = steps;
+  }
+
+  private slotName(param: number, slot: number): string {
+    return `${this.params[param]!.name}/slot${slot}`;
   }
 
   dispose(): void {
