@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { readNpyRows } from '../util/npy.js';
-import { FeatureIndex } from './search.js';
+import { FeatureIndex, readRows } from './search.js';
 
 const idsSchema = z.array(z.number().int().nonnegative());
 
@@ -28,7 +27,7 @@ export function precisionAtK(
   try {
     for (let start = 0; start < queries.labels.length; start += blockQueries) {
       const count = Math.min(blockQueries, queries.labels.length - start);
-      const results = index.search(readNpyRows(queries.path, start, count), kMax, metric);
+      const results = index.search(readRows(queries.path, start, count), kMax, metric);
       results.forEach((neighbours, i) => {
         const label = queries.labels[start + i];
         for (const k of ks) {

@@ -414,3 +414,25 @@ export function recallAtK(exact: number[][], approx: number[][], k: number): num
   });
   return sum / exact.length;
 }
+
+/**
+ * Rows [start, start + count) of a float32 or float16 .npy matrix [rows, cols], as float32
+ * [count, cols], read from disk (e.g. the stored features of one dataset image).
+ */
+export function readRows(npyPath: string, start: number, count: number): Float32Array {
+  const info = readNpyInfo(npyPath);
+  const [rows = 0, cols = 1] = info.shape;
+  if (start < 0 || start + count > rows) {
+    throw new Error(`${npyPath}: rows ${start}..${start + count} out of ${rows}`);
+  }
+  const bytes = info.dtype === '<f2' ? 2 : 4;
+  const raw = new Uint8Array(count * cols * bytes);
+  const fd = openSync(npyPath, 'r');
+  try {
+    readFully(fd, raw, info.dataOffset + start * cols * bytes);
+  } finally {
+    closeSync(fd);
+  }
+  if (bytes === 4) return new Float32Array(raw.buffer);
+  return Float32Array.from(new Uint16Array(raw.buffer), halfToFloat);
+}

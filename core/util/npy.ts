@@ -101,20 +101,3 @@ export class NpyWriter {
     rmSync(this.partial, { force: true });
   }
 }
-
-/** Rows [start, start + count) of a float32 .npy matrix [rows, cols], read from disk. */
-export function readNpyRows(path: string, start: number, count: number): Float32Array {
-  const info = readNpyInfo(path);
-  if (info.dtype !== '<f4') throw new Error(`${path}: rows can only be read from float32 files`);
-  const [rows = 0, cols = 1] = info.shape;
-  if (start < 0 || start + count > rows)
-    throw new Error(`${path}: rows ${start}..${start + count} out of ${rows}`);
-  const out = new Float32Array(count * cols);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, new Uint8Array(out.buffer), 0, out.byteLength, info.dataOffset + start * cols * 4);
-  } finally {
-    closeSync(fd);
-  }
-  return out;
-}

@@ -4,14 +4,14 @@ import { requireReadableImages } from '../../data/probe.js';
 import { forkJobHost } from '../../jobs/host.js';
 import { embedFiles, requireRun, startIndexBuild } from '../../jobs/launch.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
-import { FeatureIndex, type Metric } from '../../retrieval/search.js';
+import { FeatureIndex, readRows, writeFloat16Copy, type Metric } from '../../retrieval/search.js';
+import { rmSync } from 'node:fs';
 import { datasetClasses, datasetImages } from '../../store/datasets.js';
-import { findIndex, type FeatureIndexRow } from '../../store/indexes.js';
+import { findIndex, upsertIndex, type FeatureIndexRow } from '../../store/indexes.js';
 import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import type { CheckpointKind } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
-import { readNpyRows } from '../../util/npy.js';
 import { note, printJson, progressBar, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
@@ -83,24 +83,34 @@ export function registerRetrieval(program: Command): void {
         .default('train'),
     )
     .addOption(checkpointOption())
+    .option(
+      '--float16',
+      'store features as float16: half the disk and memory, near-identical neighbours',
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
         runArg: string,
-        opts: CommonOptions & { split: Split; checkpoint: CheckpointKind; backend: BackendChoice },
+        opts: CommonOptions & {
+          split: Split;
+          checkpoint: CheckpointKind;
+          backend: BackendChoice;
+          float16?: boolean;
+        },
       ) => {
         const wb = openWorkbench();
         try {
-          const row = await buildIndex(
+          let row = await buildIndex(
             wb,
             requireRun(wb, runArg),
             opts.split,
             opts.checkpoint,
             opts.backend,
           );
+          if (opts.float16) row = toFloat16(wb, row);
           if (opts.json) return printJson(row);
           note(
-            `indexed ${row.count} ${row.split} images × ${row.dims} fc7 features (epoch ${row.checkpointEpoch} ${row.checkpoint} checkpoint) → ${row.path}`,
+            `indexed ${row.count} ${row.split} images × ${row.dims} fc7 features (${row.dtype}, epoch ${row.checkpointEpoch} ${row.checkpoint} checkpoint) → ${row.path}`,
           );
         } finally {
           wb.close();
@@ -276,6 +286,16 @@ export function registerRetrieval(program: Command): void {
     );
 }
 
+/** Replaces a float32 index with its float16 copy (written under a temporary name first). */
+function toFloat16(wb: Workbench, row: FeatureIndexRow): FeatureIndexRow {
+  const half = row.path.replace(/\.npy$/, '.f16.npy');
+  writeFloat16Copy(row.path, half);
+  const { id: _id, createdAt: _createdAt, ...rest } = row;
+  upsertIndex(wb.db, { ...rest, dtype: 'float16', path: half });
+  rmSync(row.path, { force: true });
+  return findIndex(wb.db, row.runId, row.split, row.checkpoint)!;
+}
+
 /** The stored feature row of a dataset image, from whichever of the run's indexes holds it. */
 function queryFromIndexes(
   wb: Workbench,
@@ -287,7 +307,7 @@ function queryFromIndexes(
     const row = findIndex(wb.db, run.id, split, gallery.checkpoint);
     if (!row) continue;
     const at = readIndexIds(row.idsPath).indexOf(imageId);
-    if (at >= 0) return readNpyRows(row.path, at, 1);
+    if (at >= 0) return readRows(row.path, at, 1);
   }
   if (!datasetImages(wb.db, run.datasetId!).some((i) => i.idx === imageId))
     throw new UserError(`dataset image ${imageId} does not exist`);
