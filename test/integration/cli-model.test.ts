@@ -50,6 +50,27 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
+describe('svw doctor', () => {
+  it('lists every rung of the engine ladder, picks the first that loads, and describes the machine', () => {
+    const d = svwJson<{
+      auto: string;
+      backends: { name: string; available: boolean; version?: string; reason?: string }[];
+      system: { cpuCores: number; memoryGiB: number; gpus: unknown[] | null };
+    }>(['doctor', '--json']);
+    expect(d.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(d.backends.find((b) => b.name === 'wasm')).toMatchObject({
+      available: true,
+      version: '4.22.0',
+    });
+    expect(d.auto).toBe(d.backends.find((b) => b.available)!.name);
+    for (const b of d.backends.filter((b) => !b.available)) expect(b.reason).toMatch(/\S/);
+    expect(d.system.cpuCores).toBeGreaterThan(0);
+    const text = svw(['doctor']);
+    expect(text.stdout).toMatch(/Engines/);
+    expect(text.stdout).toMatch(/CPU: .*cores/);
+  });
+});
+
 describe('svw model summary', () => {
   it('reports the paper network: 60,965,224 parameters and the paper output shapes', () => {
     const s = svwJson<Summary>([
