@@ -225,6 +225,8 @@ describe('scanFolders', () => {
     expect(() => scanFolders(path.join(tmp.dir, 'split-none'), 'split-folders')).toThrow(UserError);
   });
 
+  // root reads files whatever their mode, so permission errors cannot happen there (CI runs as
+  // root); this runs for every developer working as a normal user.
   it.skipIf(process.getuid?.() === 0)('reports unreadable files and folders', () => {
     const dir = tree(path.join(tmp.dir, 'locked'), {
       'a/ok.jpg': 'x',
