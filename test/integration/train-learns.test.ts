@@ -15,6 +15,8 @@ const env = { SVW_HOME: home.dir };
 afterAll(() => home.cleanup());
 
 const EPOCHS = 3;
+// Three epochs of 5000 images on one core, while other test files share the machine.
+const BUDGET_MS = 15 * 60_000;
 let runId = 0;
 
 describe('svw train on the shared CIFAR sample', () => {
@@ -123,7 +125,7 @@ describe('svw train on the shared CIFAR sample', () => {
     );
     expect(show.perClass.map((c) => c.class)).toContain('airplane');
     expect(show.perClass.every((c) => c.error >= 0 && c.error <= 1)).toBe(true);
-  });
+  }, BUDGET_MS);
 
   it('finds same-class neighbours by fc7 features well above chance', () => {
     expect(runId).toBeGreaterThan(0);
@@ -179,5 +181,5 @@ describe('svw train on the shared CIFAR sample', () => {
     const bad = svw(['search', String(runId), '--image', path.join(home.dir, 'workbench.db')], env);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/cannot read image .*workbench\.db/);
-  });
+  }, BUDGET_MS);
 });
