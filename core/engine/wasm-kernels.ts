@@ -2,12 +2,15 @@
  * Training kernels missing from, or slow in, @tensorflow/tfjs-backend-wasm 4.22.
  *
  * The wasm backend ships no `Conv2DBackpropFilter` (tfjs issue #8474), so the gradient of
- * conv2d w.r.t. its filter throws and conv nets cannot train there; and its
- * `Conv2DBackpropInput` is a plain C++ loop, 8–10× slower than the XNNPACK forward conv. We
- * provide both, built from the backend's own XNNPACK-backed kernels.
+ * conv2d w.r.t. its filter throws and conv nets cannot train there; its `Conv2DBackpropInput`
+ * is a plain C++ loop, 8–10× slower than the XNNPACK forward conv; and its `BatchMatMul` only
+ * uses XNNPACK without transposes, while the gradients of every dense layer need them. We
+ * provide all three, built from the backend's own XNNPACK-backed kernels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
+  BatchMatMulAttrs,
+  BatchMatMulInputs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropFilterInputs,
   Conv2DBackpropInputAttrs,
@@ -15,6 +18,8 @@ import type {
   KernelBackend,
   KernelConfig,
   KernelFunc,
+  MaxPoolGradAttrs,
+  MaxPoolGradInputs,
   NamedAttrMap,
   NamedTensorInfoMap,
   TensorInfo,
@@ -22,10 +27,13 @@ import type {
 
 type Shape4D = [number, number, number, number];
 
-/** Runs a kernel already registered for 'wasm'; bypassing tf ops keeps the gradient tape clean. */
+/**
+ * Runs a kernel already registered for 'wasm'; bypassing tf ops keeps the gradient tape clean.
+ * AddN and Concat take their inputs as an array, as the engine passes them.
+ */
 function runWasmKernel(
   kernelName: string,
-  inputs: NamedTensorInfoMap,
+  inputs: NamedTensorInfoMap | TensorInfo[],
   backend: KernelBackend,
   attrs: object,
 ): TensorInfo {
@@ -33,7 +41,11 @@ function runWasmKernel(
   if (kernel == null) {
     throw new Error(`wasm backend has no '${kernelName}' kernel`);
   }
-  return kernel.kernelFunc({ inputs, backend, attrs: attrs as NamedAttrMap }) as TensorInfo;
+  return kernel.kernelFunc({
+    inputs: inputs as NamedTensorInfoMap,
+    backend,
+    attrs: attrs as NamedAttrMap,
+  }) as TensorInfo;
 }
 
 /**
@@ -130,15 +142,6 @@ function conv2DBackpropFilter(args: {
     }
   }
 }
-
-/**
- * Marks our `Conv2DBackpropInput` kernelFunc and holds the wasm kernel it replaced. A global
- * symbol rather than module state, so that a second copy of this module (bundles, isolated test
- * workers sharing one tfjs-core) still recognises the replacement and never wraps it again.
- */
-const REPLACED_KERNEL = Symbol.for('supervision-workbench/wasm-kernels/Conv2DBackpropInput');
-
-type ReplacementKernelFunc = KernelFunc & { [REPLACED_KERNEL]?: KernelConfig };
 
 /** Padding (≥ 0) or cropping (≥ 0) of the four spatial sides of a tensor. */
 interface Sides {
@@ -323,8 +326,8 @@ function conv2DBackpropInputViaConv2D(
  * The replacement `Conv2DBackpropInput`: {@link conv2DBackpropInputViaConv2D} where it applies,
  * otherwise the wasm kernel it replaced.
  */
-function makeConv2DBackpropInput(original: KernelConfig): ReplacementKernelFunc {
-  const kernelFunc: ReplacementKernelFunc = (args) => {
+function makeConv2DBackpropInput(original: KernelConfig): KernelFunc {
+  return (args) => {
     const { dy, filter } = args.inputs as Conv2DBackpropInputInputs;
     if (dy == null || filter == null) {
       throw new Error('Conv2DBackpropInput (wasm): inputs dy and filter are required');
@@ -334,15 +337,413 @@ function makeConv2DBackpropInput(original: KernelConfig): ReplacementKernelFunc 
     if (plan == null) return original.kernelFunc(args);
     return conv2DBackpropInputViaConv2D(dy, filter, plan, args.backend as KernelBackend);
   };
-  kernelFunc[REPLACED_KERNEL] = original;
-  return kernelFunc;
+}
+
+/**
+ * Below this many multiply-adds (M·K·N) wasm's own loop beats the transposes and XNNPACK
+ * operator set-up of {@link batchMatMulWithoutTransposes}: 5–7 µs either way at 16×16×16.
+ */
+const MIN_MATMUL_WORK = 4096;
+
+/**
+ * How {@link batchMatMulWithoutTransposes} gets rid of the transposes in op(A)·op(B):
+ * - 'operands': transpose whichever operands are marked transposed, then A·B;
+ * - 'product': compute the transposed product op(B)ᵀ·op(A)ᵀ (each factor is the stored operand
+ *   if it was marked transposed, else its transpose), then transpose that.
+ */
+type MatMulStrategy = 'operands' | 'product';
+
+/**
+ * Picks the strategy for a transposed matmul, or null to leave it to wasm's own kernel: dtypes
+ * other than float32, batches (wasm's XNNPACK path takes a single pair of matrices, so a batch
+ * stays in its loop whatever we transpose: measured no faster), and tiny products.
+ *
+ * With op(A) [M×K] and op(B) [K×N], wasm's `BatchMatMul` runs XNNPACK's fully-connected operator
+ * only without transposes; with them it falls back to a scalar C++ loop that is 10–70× slower.
+ * Besides the product itself, a strategy costs its explicit transposes and XNNPACK's packing of
+ * the right-hand factor (cached on that tensor, but ours are fresh, and so are the gradients
+ * that reach here): 'operands' moves (tA ? MK : 0) + (tB ? KN : 0) + KN elements, 'product'
+ * (tA ? 0 : MK) + (tB ? 0 : KN) + MK + MN. The cheaper by that count won in every case measured
+ * but one, where both took under 0.5 ms (2-core x86, SIMD, one thread; ms: wasm's own kernel →
+ * ours, P = 'product', O = 'operands', then the other strategy in parentheses; the gradients of
+ * a dense layer x [M×K] · W [K×N] are dx = dy·Wᵀ and dW = xᵀ·dy):
+ *
+ *   [M×K]·[K×N]            dx = dy·Wᵀ              dW = xᵀ·dy                both transposed
+ *   128×512·512×1024       58–117 → 5–10 P (13)    264–385 → 4–11 O (15)     58–140 → 5–13 P (32)
+ *   128×1024·1024×1024   115–197 → 10–18 P (26)    566–651 → 9–12 O (18)   116–184 → 9–13 P (27)
+ *   128×1024·1024×10       1.5–2.3 → 0.2 O (0.8)   4.0–4.2 → 0.3 O (0.2)   1.1–1.6 → 0.1 P (1.0)
+ *   16×9216·9216×4096    571–700 → 43–59 P (693)  1457–1938 → 44 O (306)   530–714 → 39–54 P (873)
+ *   16×4096·4096×4096    232–407 → 18–32 P (417)   649–951 → 19–37 O (191)  239–414 → 18–34 P (332)
+ *   16×4096·4096×1000     62–126 → 5–6 P (79)      126–199 → 5–10 O (21)     58–88 → 4–6 P (65)
+ *
+ * (Transposing a large W is the slow part of 'operands': wasm's Transpose took 150–260 ms for
+ * 4096–9216×4096.)
+ */
+function planBatchMatMul(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulStrategy | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (a.shape.length < 2 || b.shape.length < 2) return null;
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  if (batchA !== 1 || batchB !== 1) return null;
+  const [aRows = 0, aCols = 0] = a.shape.slice(-2);
+  const [bRows = 0, bCols = 0] = b.shape.slice(-2);
+  const [m, k] = transposeA ? [aCols, aRows] : [aRows, aCols];
+  const [kB, n] = transposeB ? [bCols, bRows] : [bRows, bCols];
+  // wasm's kernel reports mismatched inner dimensions.
+  if (k !== kB || m * k * n < MIN_MATMUL_WORK) return null;
+  const operands = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + k * n;
+  const product = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * k + m * n;
+  return product < operands ? 'product' : 'operands';
+}
+
+/** Swaps the last two axes. */
+function transposeMatrix(x: TensorInfo, backend: KernelBackend): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
+  return runWasmKernel('Transpose', { x }, backend, { perm });
+}
+
+/**
+ * op(A)·op(B) through wasm's untransposed (XNNPACK) `BatchMatMul`, by the given strategy. Both
+ * give the output shape wasm's kernel would (the broadcast outer dimensions, all 1, then M×N).
+ */
+function batchMatMulWithoutTransposes(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  strategy: MatMulStrategy,
+  original: KernelConfig,
+  backend: KernelBackend,
+): TensorInfo {
+  const intermediates: TensorInfo[] = [];
+  const transposed = (x: TensorInfo): TensorInfo => {
+    const t = transposeMatrix(x, backend);
+    intermediates.push(t);
+    return t;
+  };
+  const matMul = (lhs: TensorInfo, rhs: TensorInfo): TensorInfo =>
+    original.kernelFunc({
+      inputs: { a: lhs, b: rhs },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    }) as TensorInfo;
+  try {
+    if (strategy === 'operands') {
+      return matMul(transposeA ? transposed(a) : a, transposeB ? transposed(b) : b);
+    }
+    const productT = matMul(transposeB ? b : transposed(b), transposeA ? a : transposed(a));
+    intermediates.push(productT);
+    return transposeMatrix(productT, backend);
+  } finally {
+    // Disposing a fresh right-hand factor also frees the XNNPACK operator cached on it.
+    for (const t of intermediates) {
+      backend.disposeData(t.dataId);
+    }
+  }
+}
+
+/**
+ * The replacement `BatchMatMul`: untransposed products go straight to the wasm kernel it
+ * replaced; transposed ones through {@link batchMatMulWithoutTransposes} where that pays.
+ *
+ * `_FusedMatMul` (a dense layer's forward pass with bias and activation) is left alone:
+ * tfjs-layers never transposes it, and its gradient, like that of an unfused matMul, runs
+ * `BatchMatMul` with transposeB for the input and transposeA for the weights.
+ */
+function makeBatchMatMul(original: KernelConfig): KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as BatchMatMulInputs;
+    const { transposeA = false, transposeB = false } = args.attrs as unknown as BatchMatMulAttrs;
+    if ((!transposeA && !transposeB) || a == null || b == null) return original.kernelFunc(args);
+    const strategy = planBatchMatMul(a, b, transposeA, transposeB);
+    if (strategy == null) return original.kernelFunc(args);
+    const backend = args.backend as KernelBackend;
+    return batchMatMulWithoutTransposes(a, b, transposeA, transposeB, strategy, original, backend);
+  };
+}
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * The pooling geometry for {@link maxPoolGradViaMasks}, or null to leave the gradient to wasm's
+ * own kernel: dtypes other than float32, empty tensors, windows smaller than the stride (inputs
+ * that no window reads), and windows clipped by the input edge beyond the padding
+ * (dimRoundingMode 'ceil' or 'round'; wasm's forward MaxPool gets those wrong anyway).
+ */
+function planMaxPoolGrad(
+  input: TensorInfo,
+  dy: TensorInfo,
+  attrs: MaxPoolGradAttrs,
+): tf.backend_util.Conv2DInfo | null {
+  if (input.dtype !== 'float32' || input.shape.length !== 4) return null;
+  if (tf.util.sizeFromShape(input.shape) === 0 || tf.util.sizeFromShape(dy.shape) === 0) {
+    return null;
+  }
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as Shape4D,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  if (dy.shape.join() !== info.outShape.join()) return null;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  if (kh < sh || kw < sw) return null;
+  // The padded input must hold exactly the forward pass's window grid (rows past the last
+  // window, fewer than a stride, are dropped by the strided conv below).
+  const { top, bottom, left, right } = info.padInfo;
+  const rows = Math.floor((top + info.inHeight + bottom - kh) / sh) + 1;
+  const cols = Math.floor((left + info.inWidth + right - kw) / sw) + 1;
+  if (rows !== info.outHeight || cols !== info.outWidth) return null;
+  return info;
+}
+
+/** A depthwise filter [fh, fw, channels, 1] that is 1 at (row, col) and 0 elsewhere. */
+function oneHotFilter(
+  fh: number,
+  fw: number,
+  channels: number,
+  row: number,
+  col: number,
+  backend: KernelBackend,
+): TensorInfo {
+  const values = new Float32Array(fh * fw * channels);
+  const tap = row * fw + col;
+  values.fill(1, tap * channels, (tap + 1) * channels);
+  const shape = [fh, fw, channels, 1];
+  return { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
+}
+
+/**
+ * Gradient of an NHWC max-pool with dilation 1: each window's dy goes to the first element (in
+ * row-major window order) that equals the window's max, as tfjs's cpu kernel does.
+ *
+ * Inputs: dy [batch, outH, outW, c], x [batch, inH, inW, c], y = maxPool(x) (recomputed when
+ * absent). Output: dx [batch, inH, inW, c].
+ *
+ * wasm's own kernel is a scalar loop 40–100× slower than the XNNPACK forward pool, and differs
+ * from cpu: ties go to the last max, and a window whose max is ≤ 1.2e-38 (any window of zeros
+ * or negatives: its running max starts at FLT_MIN) sends its gradient to element 0 of the whole
+ * tensor, that is, drops it. Here everything runs on XNNPACK-backed kernels:
+ *
+ * 1. For each window offset (i, j), X_ij[o] = x[o·s + (i, j)] (padding: −FLOAT32_MAX, never
+ *    a max unless the window holds it too), read by a strided depthwise conv whose filter is
+ *    one-hot at (i, j) (exact: x·1 plus zeros).
+ * 2. In window order, with R = dy: notMax = step(y − X_ij) ∈ {0, 1}; G_ij = R − R·notMax is the
+ *    gradient of windows whose first max is at (i, j), and R·notMax what is left for the rest.
+ * 3. dx[o·s + (i, j)] += G_ij[o]. Offsets i ≡ p (mod s) fill the same "phase" of input rows
+ *    p, p+s, …, shifted by ⌊i/s⌋ rows: each G_ij is zero-padded into its phase (which also
+ *    spreads its columns j mod s, j mod s + s, … and shifts them by ⌊j/s⌋), the phases summed
+ *    (AddN) and their rows interleaved (reshape + Concat), and the padding cut off.
+ *
+ * Inputs must be finite: a window with ±Infinity or NaN anywhere in it sends its gradient to its
+ * first element (cpu skips NaN, and Infinity·0 = NaN in the depthwise conv).
+ */
+function maxPoolGradViaMasks(
+  dy: TensorInfo,
+  input: TensorInfo,
+  output: TensorInfo | undefined,
+  attrs: MaxPoolGradAttrs,
+  info: tf.backend_util.Conv2DInfo,
+  backend: KernelBackend,
+): TensorInfo {
+  const { batchSize: batch, inHeight: inH, inWidth: inW, inChannels: c } = info;
+  const { outHeight: outH, outWidth: outW, strideHeight: sh, strideWidth: sw } = info;
+  const { filterHeight: kh, filterWidth: kw } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const intermediates: TensorInfo[] = [];
+  const keep = (t: TensorInfo): TensorInfo => {
+    intermediates.push(t);
+    return t;
+  };
+  try {
+    const y =
+      output != null && output.shape.join() === dy.shape.join()
+        ? output
+        : keep(
+            runWasmKernel('MaxPool', { x: input }, backend, {
+              filterSize: attrs.filterSize,
+              strides: attrs.strides,
+              pad: attrs.pad,
+              dimRoundingMode: attrs.dimRoundingMode,
+            }),
+          );
+    let padded = input;
+    if (top + bottom + left + right > 0) {
+      padded = keep(
+        runWasmKernel('PadV2', { x: input }, backend, {
+          paddings: [
+            [0, 0],
+            [top, bottom],
+            [left, right],
+            [0, 0],
+          ],
+          constantValue: -FLOAT32_MAX,
+        }),
+      );
+    }
+
+    // Row phase p holds padded input rows p, p + sh, …, as [batch, phaseH, phaseW, sw, c] with
+    // the columns already interleaved (phaseW·sw of them); window o's row o·sh + i sits at phase
+    // row o + ⌊i/sh⌋ of phase i mod sh.
+    const phaseH = outH - 1 + Math.ceil(kh / sh);
+    const phaseW = outW - 1 + Math.ceil(kw / sw);
+    const rowPhases: TensorInfo[][] = Array.from({ length: sh }, () => []);
+    let remaining = dy;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const filter = keep(oneHotFilter(kh, kw, c, i, j, backend));
+        const xij = keep(
+          runWasmKernel('DepthwiseConv2dNative', { x: padded, filter }, backend, {
+            strides: [sh, sw],
+            pad: 'valid',
+            dilations: 1,
+            dataFormat: 'NHWC',
+          }),
+        );
+        const gap = keep(runWasmKernel('Sub', { a: y, b: xij }, backend, {}));
+        const notMax = keep(runWasmKernel('Step', { x: gap }, backend, { alpha: 0 }));
+        const rest = keep(runWasmKernel('Multiply', { a: remaining, b: notMax }, backend, {}));
+        const grad = keep(runWasmKernel('Sub', { a: remaining, b: rest }, backend, {}));
+        remaining = rest;
+        const di = Math.floor(i / sh);
+        const dj = Math.floor(j / sw);
+        const grad5 = keep(
+          runWasmKernel('Reshape', { x: grad }, backend, { shape: [batch, outH, outW, 1, c] }),
+        );
+        const paddings = [
+          [0, 0],
+          [di, phaseH - outH - di],
+          [dj, phaseW - outW - dj],
+          [j % sw, sw - 1 - (j % sw)],
+          [0, 0],
+        ];
+        rowPhases[i % sh]!.push(
+          paddings.flat().some((n) => n > 0)
+            ? keep(runWasmKernel('PadV2', { x: grad5 }, backend, { paddings, constantValue: 0 }))
+            : grad5,
+        );
+      }
+    }
+
+    // Sum each row phase and interleave the rows: [batch, phaseH, sh, phaseW·sw·c].
+    const rowShape = [batch, phaseH, 1, phaseW * sw * c];
+    const rowSums = rowPhases.map((terms) => {
+      const sum = terms.length === 1 ? terms[0]! : keep(runWasmKernel('AddN', terms, backend, {}));
+      return keep(runWasmKernel('Reshape', { x: sum }, backend, { shape: rowShape }));
+    });
+    const all =
+      rowSums.length === 1
+        ? rowSums[0]!
+        : keep(runWasmKernel('Concat', rowSums, backend, { axis: 2 }));
+    const fullH = phaseH * sh;
+    const fullW = phaseW * sw;
+
+    // Cut the padding off, as [batch, rows, cols·c] so that Slice copies whole rows at once; input
+    // rows/columns that no window reached (fewer than a stride) get zeros.
+    const keptH = Math.min(top + inH, fullH) - top;
+    const keptW = Math.min(left + inW, fullW) - left;
+    const rows = keep(
+      runWasmKernel('Reshape', { x: all }, backend, { shape: [batch, fullH, fullW * c] }),
+    );
+    let cropped = rows;
+    if (keptH !== fullH || keptW !== fullW) {
+      cropped = keep(
+        runWasmKernel('Slice', { x: rows }, backend, {
+          begin: [0, top, left * c],
+          size: [batch, keptH, keptW * c],
+        }),
+      );
+    }
+    const result = runWasmKernel('Reshape', { x: cropped }, backend, {
+      shape: [batch, keptH, keptW, c],
+    });
+    if (keptH === inH && keptW === inW) return result;
+    intermediates.push(result);
+    return runWasmKernel('PadV2', { x: result }, backend, {
+      paddings: [
+        [0, 0],
+        [0, inH - keptH],
+        [0, inW - keptW],
+        [0, 0],
+      ],
+      constantValue: 0,
+    });
+  } finally {
+    for (const t of intermediates) {
+      backend.disposeData(t.dataId);
+    }
+  }
+}
+
+/**
+ * The replacement `MaxPoolGrad`: {@link maxPoolGradViaMasks} where it applies, otherwise the
+ * wasm kernel it replaced.
+ */
+function makeMaxPoolGrad(original: KernelConfig): KernelFunc {
+  return (args) => {
+    const { dy, input, output } = args.inputs as MaxPoolGradInputs;
+    if (dy == null || input == null) {
+      throw new Error('MaxPoolGrad (wasm): inputs dy and input are required');
+    }
+    const attrs = args.attrs as unknown as MaxPoolGradAttrs;
+    const info = planMaxPoolGrad(input, dy, attrs);
+    if (info == null) return original.kernelFunc(args);
+    const backend = args.backend as KernelBackend;
+    return maxPoolGradViaMasks(dy, input, output, attrs, info, backend);
+  };
+}
+
+/**
+ * The mark on our replacement of a wasm kernel, holding the kernel it replaced. A global symbol
+ * rather than module state, so that a second copy of this module (bundles, isolated test workers
+ * sharing one tfjs-core) still recognises the replacement and never wraps it again.
+ */
+function replacementMark(kernelName: string): symbol {
+  return Symbol.for(`supervision-workbench/wasm-kernels/${kernelName}`);
+}
+
+type MarkedKernelFunc = KernelFunc & { [mark: symbol]: KernelConfig | undefined };
+
+/**
+ * Replaces wasm's `kernelName` with `makeKernelFunc(original)`, unless it is already ours. Without
+ * the wasm package loaded there is nothing to replace (nor to fall back to).
+ */
+function replaceWasmKernel(
+  kernelName: string,
+  makeKernelFunc: (original: KernelConfig) => KernelFunc,
+): void {
+  const current = tf.getKernel(kernelName, 'wasm');
+  const mark = replacementMark(kernelName);
+  if (current == null || (current.kernelFunc as MarkedKernelFunc)[mark] != null) return;
+  const kernelFunc = makeKernelFunc(current) as MarkedKernelFunc;
+  kernelFunc[mark] = current;
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc,
+    // The original's setup binds its C++ function when the backend is activated; the engine only
+    // runs setup for registered kernels, so ours carries it along for the fallback.
+    setupFunc: current.setupFunc,
+    disposeFunc: current.disposeFunc,
+  });
 }
 
 /**
  * Registers the training kernels the wasm backend lacks, and replaces its slow
- * `Conv2DBackpropInput` (keeping the original as the fallback). Call it after importing
- * @tensorflow/tfjs-backend-wasm, so that there is a kernel to replace. Idempotent, and safe to
- * call before the wasm backend is initialised (kernels are looked up at call time).
+ * `Conv2DBackpropInput` and transposed `BatchMatMul` (keeping the originals as the fallback).
+ * Call it after importing @tensorflow/tfjs-backend-wasm, so that there are kernels to replace.
+ * Idempotent, and safe to call before the wasm backend is initialised (kernels are looked up at
+ * call time).
  */
 export function registerWasmTrainingKernels(): void {
   if (tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') == null) {
@@ -352,18 +753,7 @@ export function registerWasmTrainingKernels(): void {
       kernelFunc: conv2DBackpropFilter,
     });
   }
-
-  const current = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  // Without the wasm package loaded there is nothing to replace (nor to fall back to).
-  if (current == null || (current.kernelFunc as ReplacementKernelFunc)[REPLACED_KERNEL]) return;
-  tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.Conv2DBackpropInput,
-    backendName: 'wasm',
-    kernelFunc: makeConv2DBackpropInput(current),
-    // The original's setup binds its C++ function when the backend is activated; the engine only
-    // runs setup for registered kernels, so ours carries it along for the fallback.
-    setupFunc: current.setupFunc,
-    disposeFunc: current.disposeFunc,
-  });
+  replaceWasmKernel(tf.Conv2DBackpropInput, makeConv2DBackpropInput);
+  replaceWasmKernel(tf.BatchMatMul, makeBatchMatMul);
+  replaceWasmKernel(tf.MaxPoolGrad, makeMaxPoolGrad);
 }
