@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../core/engine/wasm-kernels.js';
+import { randomArray, relativeError } from '../helpers/numeric.js';
 
 type Shape4D = [number, number, number, number];
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -99,26 +100,6 @@ const CASES: ConvCase[] = [
     pad: 'valid',
   },
 ];
-
-let seed = 1;
-function randomArray(shape: number[]): number[] {
-  const t = tf.randomNormal(shape, 0, 1, 'float32', seed++);
-  const values = Array.from(t.dataSync());
-  t.dispose();
-  return values;
-}
-
-/** Relative error = max|actual − expected| / max|expected| (max over all elements). */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / maxRef;
-}
 
 interface CaseData {
   x: number[];

@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../core/engine/wasm-kernels.js';
+import { randomArray, relativeError, reseed } from '../helpers/numeric.js';
 
 type Shape4D = [number, number, number, number];
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -138,26 +139,6 @@ const CASES: ConvCase[] = [
     pad: 'same',
   },
 ];
-
-let seed = 1;
-function randomArray(shape: number[]): number[] {
-  const t = tf.randomNormal(shape, 0, 1, 'float32', seed++);
-  const values = Array.from(t.dataSync());
-  t.dispose();
-  return values;
-}
-
-/** Relative error = max|actual − expected| / max|expected| (max over all elements). */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / maxRef;
-}
 
 /** The case's forward pass: one conv2d, or one per channel group, concatenated. */
 function forward(c: ConvCase, x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
@@ -314,7 +295,7 @@ describe('wasm Conv2DBackpropInput', () => {
 
   it('trains a tiny 2-conv net on wasm', async () => {
     await tf.setBackend('wasm');
-    seed = 100; // the same data however many tests ran before
+    reseed(100); // the same data however many tests ran before
     const x = tf.tensor4d(randomArray([4, 10, 10, 2]), [4, 10, 10, 2]);
     // Weights scaled by 1/√fan-in keep every activation of order 1.
     const weights = (shape: Shape4D): tf.Tensor4D =>

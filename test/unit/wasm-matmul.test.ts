@@ -6,6 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../core/engine/wasm-kernels.js';
+import { randomArray, relativeError } from '../helpers/numeric.js';
 
 type Backend = 'cpu' | 'wasm';
 
@@ -42,26 +43,6 @@ const FLAGS: [boolean, boolean][] = [
   [true, false],
   [true, true],
 ];
-
-let seed = 1;
-function randomArray(shape: number[]): number[] {
-  const t = tf.randomNormal(shape, 0, 1, 'float32', seed++);
-  const values = Array.from(t.dataSync());
-  t.dispose();
-  return values;
-}
-
-/** Relative error = max|actual − expected| / max|expected| (max over all elements). */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]!));
-  }
-  return maxDiff / maxRef;
-}
 
 /** `shape` with its last two dimensions swapped. */
 function swapLast(shape: number[]): number[] {
