@@ -22,3 +22,16 @@ export function openWorkbench(home = svwHome()): Workbench {
   recoverInterrupted(db);
   return { db, paths, close: () => db.close() };
 }
+
+/** Runs `fn` with the workbench open, closing it afterwards whatever happens. */
+export async function withWorkbench<T>(
+  fn: (wb: Workbench) => T | Promise<T>,
+  home = svwHome(),
+): Promise<T> {
+  const wb = openWorkbench(home);
+  try {
+    return await fn(wb);
+  } finally {
+    wb.close();
+  }
+}

@@ -11,7 +11,7 @@ import {
   listDatasets,
 } from '../../store/datasets.js';
 import { transaction } from '../../store/db.js';
-import { openWorkbench } from '../../store/workbench.js';
+import { openWorkbench, withWorkbench } from '../../store/workbench.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, progressBar, type CommonOptions } from '../output.js';
 import { parseFraction, parseIntOption, parsePositiveInt } from '../parse.js';
@@ -105,9 +105,8 @@ export function registerDataset(program: Command): void {
     .command('list')
     .description('list imported datasets')
     .option('--json', 'machine-readable output')
-    .action((opts: CommonOptions) => {
-      const wb = openWorkbench();
-      try {
+    .action((opts: CommonOptions) =>
+      withWorkbench((wb) => {
         const rows = listDatasets(wb.db);
         if (opts.json) return printJson(rows);
         if (rows.length === 0) return note('no datasets yet: svw dataset import DIR --name NAME');
@@ -116,19 +115,16 @@ export function registerDataset(program: Command): void {
             `${String(r.id).padStart(4)}  ${r.name.padEnd(24)} ${String(r.classCount).padStart(5)} classes ${String(r.trainCount).padStart(8)} train ${String(r.valCount).padStart(7)} val  ${r.imageSize}px  ${r.layout}\n`,
           );
         }
-      } finally {
-        wb.close();
-      }
-    });
+      }),
+    );
 
   dataset
     .command('show')
     .description('show a dataset: classes, counts, statistics and skipped files')
     .argument('<dataset>', 'dataset id or name')
     .option('--json', 'machine-readable output')
-    .action((idOrName: string, opts: CommonOptions) => {
-      const wb = openWorkbench();
-      try {
+    .action((idOrName: string, opts: CommonOptions) =>
+      withWorkbench((wb) => {
         const row = requireDataset(wb.db, idOrName);
         const classes = datasetClasses(wb.db, row.id);
         const skipped = datasetSkipped(wb.db, row.id);
@@ -152,26 +148,21 @@ export function registerDataset(program: Command): void {
         if (skipped.length > 50)
           lines.push(`    … and ${skipped.length - 50} more (--json lists all)`);
         process.stdout.write(lines.join('\n') + '\n');
-      } finally {
-        wb.close();
-      }
-    });
+      }),
+    );
 
   dataset
     .command('remove')
     .description('remove a dataset and its cached images (the source folder is not touched)')
     .argument('<dataset>', 'dataset id or name')
     .option('--json', 'machine-readable output')
-    .action((idOrName: string, opts: CommonOptions) => {
-      const wb = openWorkbench();
-      try {
+    .action((idOrName: string, opts: CommonOptions) =>
+      withWorkbench((wb) => {
         const row = requireDataset(wb.db, idOrName);
         transaction(wb.db, () => deleteDataset(wb.db, row.id));
         rmSync(wb.paths.dataset(row.id), { recursive: true, force: true });
         if (opts.json) return printJson({ removed: row.id, name: row.name });
         note(`removed dataset '${row.name}' (id ${row.id})`);
-      } finally {
-        wb.close();
-      }
-    });
+      }),
+    );
 }

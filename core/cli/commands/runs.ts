@@ -17,22 +17,12 @@ import { preprocessingSchema } from '../../model/preprocessing.js';
 import { transaction } from '../../store/db.js';
 import { listRuns } from '../../store/run-list.js';
 import { addNote, deleteRun, runNotes, runTags, setTag, type RunRow } from '../../store/runs.js';
-import { openWorkbench, type Workbench } from '../../store/workbench.js';
+import { withWorkbench } from '../../store/workbench.js';
 import { resolveCheckpoint, type CheckpointKind } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { collect, parsePositiveInt } from '../parse.js';
 import { compareRuns, renderCompare, renderList, renderShow, showRun } from './runs-format.js';
-
-/** Opening marks runs whose host died as interrupted, so statuses are truthful here. */
-function withWorkbench<T>(fn: (wb: Workbench) => T): T {
-  const wb = openWorkbench();
-  try {
-    return fn(wb);
-  } finally {
-    wb.close();
-  }
-}
 
 interface ListFlags extends CommonOptions {
   experiment?: string;
