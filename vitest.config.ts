@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // The JSON report lets .ci/run print a one-line total.
+    reporters: ['default', ['json', { outputFile: 'dist/test-results.json' }]],
     projects: [
       {
         test: {
