@@ -108,36 +108,38 @@ export const datasetPayloadSchema = z.object({
 
 export type DatasetPayload = z.infer<typeof datasetPayloadSchema>;
 
+/** What every job gets: its run, the run's stored config (validated again by the worker), its folder and dataset. */
+const jobBase = {
+  runId: z.number().int().positive(),
+  config: z.unknown(),
+  runDir: z.string(),
+  dataset: datasetPayloadSchema,
+};
+
+/** Jobs that read a checkpoint of the run. */
+const checkpointJobBase = {
+  ...jobBase,
+  checkpointDir: z.string(),
+};
+
 /** What a worker is asked to do; everything it needs comes with it, it never opens the database. */
 export const jobSpecSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('train'),
-    runId: z.number().int().positive(),
-    /** The run config as stored; the worker validates it again. */
-    config: z.unknown(),
-    runDir: z.string(),
-    dataset: datasetPayloadSchema,
+    ...jobBase,
     /** Continue from the checkpoint in this folder (the run's last), or start afresh. */
     resumeFrom: z.string().nullable(),
   }),
   z.object({
     kind: z.literal('eval'),
-    runId: z.number().int().positive(),
-    config: z.unknown(),
-    runDir: z.string(),
-    dataset: datasetPayloadSchema,
-    checkpointDir: z.string(),
+    ...checkpointJobBase,
     checkpoint: z.enum(['best', 'last']),
     split: z.enum(['train', 'val']),
     tenCrop: z.boolean(),
   }),
   z.object({
     kind: z.literal('features'),
-    runId: z.number().int().positive(),
-    config: z.unknown(),
-    runDir: z.string(),
-    dataset: datasetPayloadSchema,
-    checkpointDir: z.string(),
+    ...checkpointJobBase,
     checkpoint: z.enum(['best', 'last']),
     split: z.enum(['train', 'val', 'all']),
     /** The .npy to write (atomically) and the JSON of the rows' image ids. */
@@ -146,11 +148,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('embed'),
-    runId: z.number().int().positive(),
-    config: z.unknown(),
-    runDir: z.string(),
-    dataset: datasetPayloadSchema,
-    checkpointDir: z.string(),
+    ...checkpointJobBase,
     /** Image files outside the dataset, preprocessed like the dataset's evaluation images. */
     files: z.array(z.string()).min(1).max(1000),
   }),
