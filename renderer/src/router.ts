@@ -1,0 +1,40 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
+
+export const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/runs' },
+  { path: '/runs', name: 'runs', component: () => import('./views/RunsView.vue') },
+  { path: '/new', name: 'new-run', component: () => import('./views/NewRunView.vue') },
+  {
+    path: '/runs/:id(\\d+)',
+    name: 'run',
+    component: () => import('./views/RunDetailView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+  },
+  {
+    path: '/compare',
+    name: 'compare',
+    component: () => import('./views/CompareView.vue'),
+    // ?ids=1,2,3
+    props: (route) => ({
+      ids: String(route.query.ids ?? '')
+        .split(',')
+        .filter((s) => /^\d+$/.test(s))
+        .map(Number),
+    }),
+  },
+  { path: '/retrieval', name: 'retrieval', component: () => import('./views/RetrievalView.vue') },
+  { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue') },
+  {
+    path: '/datasets/:id(\\d+)',
+    name: 'dataset',
+    component: () => import('./views/DatasetsView.vue'),
+    props: (route) => ({ selected: Number(route.params.id) }),
+  },
+  { path: '/welcome', name: 'welcome', component: () => import('./views/FirstRunView.vue') },
+  { path: '/:rest(.*)*', redirect: '/runs' },
+];
+
+/** Hash history: works from svw:// in Electron and from `svw serve` without server routes. */
+export function makeRouter() {
+  return createRouter({ history: createWebHashHistory(), routes });
+}
