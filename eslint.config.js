@@ -4,7 +4,7 @@ import vue from 'eslint-plugin-vue';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'release/**', 'node_modules/**', 'demo/**'] },
+  { ignores: ['dist/**', 'release/**', 'test-artifacts/**', 'node_modules/**', 'demo/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...vue.configs['flat/recommended'],
@@ -63,7 +63,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['electron/**/*.ts'],
+    files: ['electron/**/*.ts', 'electron/**/*.cts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/renderer/**'] }],
     },

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
 
-// The renderer is built to dist/renderer: loaded from file:// by Electron and served by `svw serve`.
+// The renderer is built to dist/renderer: served from svw://app by Electron and over HTTP by `svw serve`.
 export default defineConfig({
   root: fileURLToPath(new URL('./renderer', import.meta.url)),
   base: './',

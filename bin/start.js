@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm start`: the desktop app when the Electron binary is installed; otherwise the headless demo
-// on the bundled dataset (import it, train alexnet-cifar, show the results).
+// `npm start`: the desktop app when the Electron binary is installed; otherwise the same UI in the
+// default browser, served on 127.0.0.1 by `svw serve`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,8 @@ if (electron) {
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(
-    'Electron is not installed on this machine (its binary download failed or was skipped); running the headless demo instead.',
+    'Electron is not installed on this machine (its binary download failed or was skipped); starting serve mode in your browser instead.',
   );
   const { main } = await import('../dist/core/cli/main.js');
-  process.exitCode = await main(['demo']);
+  process.exitCode = await main(['serve', '--open']);
 }

@@ -101,7 +101,12 @@ export const methodInputs = {
     name: shortText.min(1),
     size: z.number().int().min(8).max(1024).optional(),
     valSplit: z.number().min(0).max(0.9).optional(),
-    seed: z.number().int().nonnegative().max(2 ** 31).optional(),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31)
+      .optional(),
     maxPerClass: z.number().int().positive().optional(),
     labels: z.enum(['folders', 'filename']).optional(),
   }),
@@ -238,8 +243,10 @@ export interface DatasetDetail {
   dataset: DatasetRow;
   classes: DatasetClass[];
   skipped: Skipped[];
-  /** Mean pixel (RGB, 0..255) and the RGB eigenvalues, from the stored statistics. */
+  /** Mean pixel (RGB, 0..255) of the training images, from the stored statistics. */
   meanPixel: number[];
+  /** Eigenvalues of the RGB covariance (pixels on the 0..1 scale), largest first. */
+  eigenvalues: number[];
 }
 
 export interface DatasetImageRef {
@@ -295,6 +302,12 @@ export interface MethodOutputs {
 export type WorkbenchApi = {
   [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutputs[M]>;
 };
+
+/** What the Electron preload puts on `window.workbench`: the API plus push events. */
+export interface WorkbenchBridge extends WorkbenchApi {
+  /** Subscribes to push events; returns the unsubscribe function. */
+  onEvent(listener: (event: PushEvent) => void): () => void;
+}
 
 export interface ProgressEvent {
   type: 'run-progress';

@@ -8,6 +8,7 @@ import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
 import { registerRetrieval } from './commands/retrieval.js';
 import { registerExport, registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 import { registerTrain } from './commands/train.js';
 
 const VERSION = '0.1.0';
@@ -31,6 +32,7 @@ function buildProgram(): Command {
   registerTrain(program);
   registerRuns(program);
   registerExport(program);
+  registerServe(program);
   // Every subcommand reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError();
   return program;

@@ -21,7 +21,7 @@ import {
   type Split,
 } from '../store/datasets.js';
 import { homePaths, type HomePaths } from '../store/paths.js';
-import { UserError, errorMessage } from '../util/errors.js';
+import { RefusedError, UserError, errorMessage } from '../util/errors.js';
 import { CIFAR_SIDE, readCifarBinary } from './cifar-binary.js';
 import { DATASET_FILES } from './cache.js';
 import { decodeSquare } from './decode.js';
@@ -82,7 +82,7 @@ export async function importDataset(
   const source = path.resolve(sourceDir);
   const seed = options.seed ?? 0;
   if (findDataset(db, options.name))
-    throw new UserError(`a dataset named '${options.name}' already exists`);
+    throw new RefusedError(`a dataset named '${options.name}' already exists`);
   const detected = detectLayout(source);
   // File-name labels ignore folders, so the split is drawn like an ImageFolder's.
   const layout =

@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError, errorMessage } from '../util/errors.js';
@@ -193,3 +195,105 @@ export function createNodeLoaders(
 }
 
 export const nodeLoaders = createNodeLoaders();
+
+/** What probing the ladder looks at; replaced by fakes in tests. */
+export interface ProbeDeps {
+  /** The folder of an installed package, or null when it does not resolve. */
+  packageDir(pkg: string): string | null;
+  /** File names in a folder ([] when it does not exist). */
+  listDir(dir: string): string[];
+  detectGpus(): Promise<unknown[] | null>;
+}
+
+/** The engine a job would most likely run on, found without loading any backend. */
+export interface EngineProbe {
+  backend: BackendName;
+  detail: string;
+  skipped: SkippedBackend[];
+}
+
+const PACKAGES: Record<BackendName, string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+const DETAILS: Record<BackendName, string> = {
+  'tensorflow-gpu': 'libtensorflow with CUDA',
+  tensorflow: 'libtensorflow CPU',
+  wasm: 'XNNPACK',
+  cpu: 'pure JavaScript',
+};
+
+/** Why a rung would not load, judged from the files on disk; null when it looks usable. */
+async function probeRung(name: BackendName, deps: ProbeDeps): Promise<string | null> {
+  const pkg = PACKAGES[name];
+  if (name === 'tensorflow-gpu') {
+    const gpus = await deps.detectGpus();
+    if (gpus === null) return 'no NVIDIA driver (nvidia-smi not found)';
+    if (gpus.length === 0) return 'nvidia-smi lists no GPU';
+  }
+  const dir = deps.packageDir(pkg);
+  if (dir === null) return explainLoadError(pkg, { code: 'MODULE_NOT_FOUND' });
+  if (name === 'tensorflow-gpu' || name === 'tensorflow') {
+    // The install script builds lib/napi-vN/tfjs_binding.node after downloading libtensorflow.
+    const lib = path.join(dir, 'lib');
+    const built = deps
+      .listDir(lib)
+      .some(
+        (d) =>
+          /^napi-v\d+$/.test(d) && deps.listDir(path.join(lib, d)).includes('tfjs_binding.node'),
+      );
+    if (!built)
+      return `${pkg} is installed without its native binding (libtensorflow was not downloaded)`;
+  }
+  if (name === 'wasm' && !deps.listDir(path.join(dir, 'dist')).some((f) => f.endsWith('.wasm')))
+    return `${pkg} is installed without its .wasm binaries`;
+  return null;
+}
+
+/**
+ * Works out the rung `choice` would run on from the installed packages and nvidia-smi, without
+ * loading TensorFlow: cheap enough for a host's status line. Jobs still select their backend
+ * themselves (selectBackend) and record what they really used.
+ */
+export async function probeBackends(
+  choice: BackendChoice,
+  deps: ProbeDeps = nodeProbeDeps,
+): Promise<EngineProbe> {
+  if (choice !== 'auto') {
+    const reason = await probeRung(choice, deps);
+    return {
+      backend: choice,
+      detail: reason === null ? DETAILS[choice] : `cannot load: ${reason}`,
+      skipped: [],
+    };
+  }
+  const skipped: SkippedBackend[] = [];
+  for (const name of BACKENDS) {
+    const reason = await probeRung(name, deps);
+    if (reason === null) return { backend: name, detail: DETAILS[name], skipped };
+    skipped.push({ backend: name, reason });
+  }
+  // The cpu backend is a dependency of the workbench itself, so this is a broken install.
+  return { backend: 'cpu', detail: 'no backend is installed', skipped };
+}
+
+const nodeProbeDeps: ProbeDeps = {
+  packageDir(pkg) {
+    try {
+      return path.dirname(require.resolve(`${pkg}/package.json`));
+    } catch {
+      return null;
+    }
+  },
+  listDir(dir) {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  },
+  detectGpus,
+};

@@ -6,7 +6,7 @@ import type { Workbench } from '../store/workbench.js';
 import { resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
 import { checkAgainstDataset } from '../train/prepare.js';
 import { validateRunConfig } from '../train/config.js';
-import { UserError } from '../util/errors.js';
+import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
 import { datasetPayload } from './payload.js';
 import { RunningJob, type JobOptions } from './run-job.js';
@@ -14,7 +14,7 @@ import { RunningJob, type JobOptions } from './run-job.js';
 export function requireRun(wb: Workbench, id: string | number): RunRow {
   const runId = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
   const run = Number.isFinite(runId) ? getRun(wb.db, runId) : undefined;
-  if (!run) throw new UserError(`no run '${id}'`, 'svw runs list shows the runs');
+  if (!run) throw new NotFoundError(`no run '${id}'`, 'svw runs list shows the runs');
   return run;
 }
 
@@ -36,7 +36,7 @@ export function startTraining(
   resume: boolean,
   options: JobOptions,
 ): RunningJob {
-  if (run.status === 'running') throw new UserError(`run ${run.id} is already running`);
+  if (run.status === 'running') throw new RefusedError(`run ${run.id} is already running`);
   const runDir = wb.paths.run(run.id);
   let resumeFrom: string | null = null;
   if (resume) {

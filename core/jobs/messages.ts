@@ -15,6 +15,18 @@ const metricSchema = z.object({
   wallTime: z.number(),
 });
 
+/** Misclassified images an evaluation keeps: the most confident wrong predictions. */
+export const MAX_MISTAKES = 48;
+
+const mistakeSchema = z.object({
+  /** Dataset image index. */
+  idx: z.number().int().nonnegative(),
+  label: z.number().int().nonnegative(),
+  predicted: z.number().int().nonnegative(),
+  /** Softmax probability of the predicted class. */
+  confidence: z.number().min(0).max(1),
+});
+
 export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('started'),
@@ -55,6 +67,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
     perClassCount: z.array(z.number().int().nonnegative()),
     /** Sparse confusion matrix: (true, predicted, count) triples, flattened. */
     confusion: z.array(z.number().int().nonnegative()),
+    /** The most confident wrong predictions, most confident first (workers before it sent none). */
+    mistakes: z.array(mistakeSchema).max(MAX_MISTAKES).default([]),
   }),
   z.object({
     type: z.literal('checkpoint'),
@@ -94,6 +108,7 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
 
 export type WorkerMessage = z.infer<typeof workerMessageSchema>;
 export type MetricPoint = z.infer<typeof metricSchema>;
+export type EvalMistake = z.infer<typeof mistakeSchema>;
 
 /** The dataset a job reads: its cache folder and the images of each split with their labels. */
 export const datasetPayloadSchema = z.object({

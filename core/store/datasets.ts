@@ -120,3 +120,33 @@ export function datasetSkipped(db: Db, id: number): Skipped[] {
 export function deleteDataset(db: Db, id: number): boolean {
   return db.prepare('DELETE FROM datasets WHERE id = ?').run(id).changes > 0;
 }
+
+/** One image of a dataset by its index. */
+export function findImage(db: Db, id: number, idx: number): DatasetImage | undefined {
+  return db
+    .prepare('SELECT idx, split, label, path FROM dataset_images WHERE dataset_id = ? AND idx = ?')
+    .get(id, idx) as DatasetImage | undefined;
+}
+
+/**
+ * A page of a dataset's images (of one split or class when given), by index, or a random sample
+ * of `limit` of them; with the number that match.
+ */
+export function pageImages(
+  db: Db,
+  id: number,
+  query: { split?: Split; label?: number; offset: number; limit: number; random: boolean },
+): { total: number; items: DatasetImage[] } {
+  const where = `WHERE dataset_id = ?${query.split ? ' AND split = ?' : ''}${query.label !== undefined ? ' AND label = ?' : ''}`;
+  const args: unknown[] = [id];
+  if (query.split) args.push(query.split);
+  if (query.label !== undefined) args.push(query.label);
+  const { total } = db
+    .prepare(`SELECT COUNT(*) AS total FROM dataset_images ${where}`)
+    .get(...args) as { total: number };
+  const order = query.random ? 'ORDER BY random() LIMIT ?' : 'ORDER BY idx LIMIT ? OFFSET ?';
+  const items = db
+    .prepare(`SELECT idx, split, label, path FROM dataset_images ${where} ${order}`)
+    .all(...args, query.limit, ...(query.random ? [] : [query.offset])) as DatasetImage[];
+  return { total, items };
+}

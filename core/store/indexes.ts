@@ -45,3 +45,8 @@ export function findIndex(
     .prepare(`${SELECT} WHERE run_id = ? AND split = ?${where} ORDER BY created_at DESC LIMIT 1`)
     .get(...args) as FeatureIndexRow | undefined;
 }
+
+/** A feature index by id. */
+export function getIndex(db: Db, id: number): FeatureIndexRow | undefined {
+  return db.prepare(`${SELECT} WHERE id = ?`).get(id) as FeatureIndexRow | undefined;
+}

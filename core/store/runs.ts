@@ -1,6 +1,7 @@
 import type { MetricPoint, WorkerMessage } from '../jobs/messages.js';
 import { configHash, flattenParams, type RunConfig } from '../train/config.js';
 import { transaction, type Db } from './db.js';
+import { insertMistakes, pruneMistakes } from './mistakes.js';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 export const FINAL_STATUSES: RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
@@ -123,14 +124,16 @@ const f32 = (values: (number | null)[]) =>
   Buffer.from(new Float32Array(values.map((v) => v ?? NaN)).buffer);
 const i32 = (values: number[]) => Buffer.from(new Int32Array(values).buffer);
 
+type EvaluationMessage = Extract<WorkerMessage, { type: 'evaluation' }>;
+
 /**
- * Stores an evaluation. Confusion matrices are kept only for the newest evaluation and for the
- * one that produced the best checkpoint, which keeps 1000-class runs small.
+ * Stores an evaluation. Confusion matrices and mistakes are kept only for the newest evaluation
+ * and for the one that produced the best checkpoint, which keeps 1000-class runs small.
  */
 export function insertEvaluation(
   db: Db,
   runId: number,
-  e: Extract<WorkerMessage, { type: 'evaluation' }>,
+  e: Omit<EvaluationMessage, 'mistakes'> & Partial<Pick<EvaluationMessage, 'mistakes'>>,
 ): number {
   const { lastInsertRowid } = db
     .prepare(
@@ -166,6 +169,8 @@ export function insertEvaluation(
     id,
     bestId ?? id,
   );
+  insertMistakes(db, id, e.mistakes ?? []);
+  pruneMistakes(db, runId, [id, bestId ?? id]);
   return id;
 }
 

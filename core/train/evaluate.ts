@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { BatchLoader, epochPlan } from '../data/batches.js';
+import { MAX_MISTAKES, type EvalMistake } from '../jobs/messages.js';
 
 export interface EvalResult {
   images: number;
@@ -13,6 +14,8 @@ export interface EvalResult {
   perClassCount: number[];
   /** Sparse confusion matrix: (true, predicted, count) triples, flattened, rows in order. */
   confusion: number[];
+  /** Up to MAX_MISTAKES misclassified images, the most confident wrong predictions first. */
+  mistakes: EvalMistake[];
 }
 
 export interface EvalInput {
@@ -35,6 +38,7 @@ export async function evaluate(logits: tfl.LayersModel, input: EvalInput): Promi
   const counts = new Array<number>(classes).fill(0);
   const wrong = new Array<number>(classes).fill(0);
   const confusion = new Map<number, number>();
+  const mistakes = new MostConfident(MAX_MISTAKES);
   let top5Wrong = 0;
   let lossSum = 0;
   let done = 0;
@@ -54,7 +58,11 @@ export async function evaluate(logits: tfl.LayersModel, input: EvalInput): Promi
       lossSum += -Math.log(Math.max(p[i * classes + label]!, 1e-12));
       const predicted = t[i]![0]!;
       counts[label]!++;
-      if (predicted !== label) wrong[label]!++;
+      if (predicted !== label) {
+        wrong[label]!++;
+        const confidence = Math.min(1, Math.max(0, p[i * classes + predicted]!));
+        mistakes.offer({ idx: batch.indices[i]!, label, predicted, confidence });
+      }
       if (!t[i]!.includes(label)) top5Wrong++;
       const key = label * classes + predicted;
       confusion.set(key, (confusion.get(key) ?? 0) + 1);
@@ -74,5 +82,27 @@ export async function evaluate(logits: tfl.LayersModel, input: EvalInput): Promi
     confusion: [...confusion.entries()]
       .sort((a, b) => a[0] - b[0])
       .flatMap(([key, count]) => [Math.floor(key / classes), key % classes, count]),
+    mistakes: mistakes.sorted(),
   };
+}
+
+/**
+ * Keeps the `limit` most confident mistakes of a pass over any number of images, in memory
+ * bounded by 2·limit: the list is cut back whenever it doubles.
+ */
+class MostConfident {
+  private items: EvalMistake[] = [];
+  constructor(private readonly limit: number) {}
+
+  offer(m: EvalMistake): void {
+    this.items.push(m);
+    if (this.items.length >= 2 * this.limit) this.items = this.sorted();
+  }
+
+  /** Most confident first; ties by image index so the result does not depend on batch order. */
+  sorted(): EvalMistake[] {
+    return this.items
+      .sort((a, b) => b.confidence - a.confidence || a.idx - b.idx)
+      .slice(0, this.limit);
+  }
 }

@@ -1,6 +1,6 @@
 import { findDataset, type DatasetRow } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
-import { UserError } from '../util/errors.js';
+import { NotFoundError, UserError } from '../util/errors.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from './config.js';
 import { applyRunSettings } from './settings.js';
 
@@ -22,7 +22,10 @@ export function prepareRun(
 ): { config: RunConfig; dataset: DatasetRow } {
   const dataset = findDataset(db, request.dataset);
   if (!dataset)
-    throw new UserError(`no dataset '${request.dataset}'`, 'svw dataset list shows the datasets');
+    throw new NotFoundError(
+      `no dataset '${request.dataset}'`,
+      'svw dataset list shows the datasets',
+    );
   const base = presetRunConfig(request.preset);
   base.model.sourceSize = dataset.imageSize;
   base.model.classes = dataset.classCount;

@@ -29,3 +29,9 @@ export function serializeError(err: unknown): SerializedError {
     return err.stack ? { message: err.message, stack: err.stack } : { message: err.message };
   return { message: String(err) };
 }
+
+/** A run, dataset, index or image that does not exist (the API answers 404). */
+export class NotFoundError extends UserError {}
+
+/** An action refused in the current state: already running, name taken, not running (409). */
+export class RefusedError extends UserError {}

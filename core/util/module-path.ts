@@ -21,3 +21,12 @@ export function compiledModulePath(fromUrl: string, relativeJs: string): string 
   if (!existsSync(built)) throw new Error(`${built} is missing; run \`npm run build\` first`);
   return built;
 }
+
+/**
+ * The on-disk twin of a path inside the packaged app's asar archive (`…/app.asar/demo` →
+ * `…/app.asar.unpacked/demo`), for files handed to native code such as sharp's libvips, which
+ * cannot see into the archive. Any other path comes back unchanged.
+ */
+export function unpackedPath(p: string): string {
+  return p.replace(/([\\/])app\.asar(?=[\\/]|$)/, '$1app.asar.unpacked');
+}

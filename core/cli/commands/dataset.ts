@@ -1,16 +1,9 @@
-import { rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { DEFAULT_VAL_SPLIT, importDataset } from '../../data/import.js';
 import type { LabelSource } from '../../data/scan.js';
 import { summarizeSkips } from '../../data/skip-reasons.js';
-import {
-  datasetClasses,
-  datasetSkipped,
-  deleteDataset,
-  findDataset,
-  listDatasets,
-} from '../../store/datasets.js';
-import { transaction } from '../../store/db.js';
+import { datasetClasses, datasetSkipped, findDataset, listDatasets } from '../../store/datasets.js';
+import { removeDataset } from '../../store/manage.js';
 import { openWorkbench, withWorkbench } from '../../store/workbench.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, progressBar, type CommonOptions } from '../output.js';
@@ -159,8 +152,7 @@ export function registerDataset(program: Command): void {
     .action((idOrName: string, opts: CommonOptions) =>
       withWorkbench((wb) => {
         const row = requireDataset(wb.db, idOrName);
-        transaction(wb.db, () => deleteDataset(wb.db, row.id));
-        rmSync(wb.paths.dataset(row.id), { recursive: true, force: true });
+        removeDataset(wb, row);
         if (opts.json) return printJson({ removed: row.id, name: row.name });
         note(`removed dataset '${row.name}' (id ${row.id})`);
       }),

@@ -1,14 +1,10 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
-import { importDataset } from '../../data/import.js';
 import { forkJobHost } from '../../jobs/host.js';
 import { requireRun, startEvaluation, startTraining } from '../../jobs/launch.js';
-import { findDataset } from '../../store/datasets.js';
-import { getRun, insertRun, latestMetrics, runEvaluations } from '../../store/runs.js';
+import { DEMO_DATASET, DEMO_EPOCHS, DEMO_PRESET, prepareDemo } from '../../jobs/demo.js';
+import { getRun, latestMetrics, runEvaluations } from '../../store/runs.js';
 import { openWorkbench } from '../../store/workbench.js';
-import { prepareRun } from '../../train/prepare.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
@@ -18,10 +14,6 @@ interface EvalFlags extends CommonOptions {
   checkpoint: 'best' | 'last';
   backend: BackendChoice;
 }
-
-const DEMO_DATASET = 'cifar10-demo';
-const demoFolder = () =>
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../demo/cifar10-demo');
 
 export function registerEval(program: Command): void {
   addBackendOption(program.command('eval'))
@@ -69,30 +61,19 @@ export function registerEval(program: Command): void {
     .description(
       'import the bundled CIFAR-10 sample if needed, train alexnet-cifar on it and show the results',
     )
-    .option('--epochs <n>', 'epochs to train', parsePositiveInt, 3)
+    .option('--epochs <n>', 'epochs to train', parsePositiveInt, DEMO_EPOCHS)
     .option('--json', 'machine-readable output')
     .action(async (opts: CommonOptions & { epochs: number; backend: BackendChoice }) => {
       const wb = openWorkbench();
       try {
-        if (!findDataset(wb.db, DEMO_DATASET)) {
-          const imported = await importDataset(
-            wb.db,
-            demoFolder(),
-            { name: DEMO_DATASET },
-            wb.paths,
-          );
-          note(
-            `imported the demo dataset: ${imported.classes.length} classes, ${imported.counts.train} train + ${imported.counts.val} val images`,
-          );
-        }
-        const { config, dataset } = prepareRun(wb.db, {
-          dataset: DEMO_DATASET,
-          preset: 'alexnet-cifar',
+        const { runId } = await prepareDemo(wb, {
           epochs: opts.epochs,
-          settings: ['batch=64'],
+          onImported: (imported) =>
+            note(
+              `imported the demo dataset: ${imported.classes.length} classes, ${imported.counts.train} train + ${imported.counts.val} val images`,
+            ),
         });
-        const runId = insertRun(wb.db, { experiment: 'demo', datasetId: dataset.id, config });
-        note(`training run ${runId}: alexnet-cifar on ${DEMO_DATASET} for ${opts.epochs} epochs…`);
+        note(`training run ${runId}: ${DEMO_PRESET} on ${DEMO_DATASET} for ${opts.epochs} epochs…`);
         const job = startTraining(wb, forkJobHost, getRun(wb.db, runId)!, false, {
           backend: opts.backend,
           onMessage: (m) => {

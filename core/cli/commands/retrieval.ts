@@ -1,11 +1,16 @@
+import { rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
-import { requireReadableImages } from '../../data/probe.js';
 import { forkJobHost } from '../../jobs/host.js';
-import { embedFiles, requireRun, startIndexBuild } from '../../jobs/launch.js';
+import { requireRun, startIndexBuild } from '../../jobs/launch.js';
+import {
+  datasetImageFeatures,
+  fileFeatures,
+  nearestImages,
+  requireIndex,
+} from '../../retrieval/query.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
-import { FeatureIndex, readRows, writeFloat16Copy, type Metric } from '../../retrieval/search.js';
-import { rmSync } from 'node:fs';
+import { writeFloat16Copy, type Metric } from '../../retrieval/search.js';
 import { datasetClasses, datasetImages } from '../../store/datasets.js';
 import { findIndex, upsertIndex, type FeatureIndexRow } from '../../store/indexes.js';
 import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js';
@@ -49,22 +54,6 @@ async function buildIndex(
     throw new UserError(
       `building the ${split} index of run ${run.id} failed; see svw runs show ${run.id}`,
     );
-  return row;
-}
-
-function requireIndex(
-  wb: Workbench,
-  run: RunRow,
-  split: Split,
-  checkpoint?: CheckpointKind,
-): FeatureIndexRow {
-  const row = findIndex(wb.db, run.id, split, checkpoint);
-  if (!row) {
-    throw new UserError(
-      `run ${run.id} has no feature index of its ${split} split${checkpoint ? ` (${checkpoint} checkpoint)` : ''}`,
-      `build it with: svw index build ${run.id} --split ${split}${checkpoint ? ` --checkpoint ${checkpoint}` : ''}`,
-    );
-  }
   return row;
 }
 
@@ -157,48 +146,27 @@ export function registerRetrieval(program: Command): void {
         try {
           const run = requireRun(wb, runArg);
           const gallery = requireIndex(wb, run, opts.split, opts.checkpoint);
-          const ids = readIndexIds(gallery.idsPath);
-          let query: Float32Array;
-          let exclude: number | null = null;
-          if (opts.image !== undefined) {
-            await requireReadableImages([opts.image]);
-            query = Float32Array.from(
-              (
-                await embedFiles(
+          const exclude = opts.datasetImage ?? null;
+          const query =
+            opts.image !== undefined
+              ? await fileFeatures(
                   wb,
                   forkJobHost,
                   run,
                   gallery.checkpoint,
-                  [opts.image],
+                  opts.image,
                   opts.backend,
                 )
-              )[0]!,
-            );
-          } else {
-            query = queryFromIndexes(wb, run, gallery, opts.datasetImage!);
-            exclude = opts.datasetImage!;
-          }
-          const index = FeatureIndex.open(gallery.path);
-          let hits;
-          try {
-            hits = index.search(query, opts.k + (exclude === null ? 0 : 1), opts.metric)[0]!;
-          } finally {
-            index.close();
-          }
+              : datasetImageFeatures(wb, run, gallery, opts.datasetImage!);
+          const hits = nearestImages(wb, run, gallery, query, opts.k, opts.metric, exclude);
+          const neighbors = hits.map((h) => ({
+            imageId: h.image.idx,
+            path: h.image.path,
+            label: h.className,
+            distance: h.distance,
+          }));
           const images = new Map(datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i]));
           const classes = datasetClasses(wb.db, run.datasetId!).map((c) => c.name);
-          const neighbors = hits
-            .filter((h) => ids[h.index] !== exclude)
-            .slice(0, opts.k)
-            .map((h) => {
-              const img = images.get(ids[h.index]!)!;
-              return {
-                imageId: img.idx,
-                path: img.path,
-                label: classes[img.label]!,
-                distance: h.distance,
-              };
-            });
           const queryInfo =
             opts.image !== undefined
               ? { image: opts.image }
@@ -294,27 +262,6 @@ function toFloat16(wb: Workbench, row: FeatureIndexRow): FeatureIndexRow {
   upsertIndex(wb.db, { ...rest, dtype: 'float16', path: half });
   rmSync(row.path, { force: true });
   return findIndex(wb.db, row.runId, row.split, row.checkpoint)!;
-}
-
-/** The stored feature row of a dataset image, from whichever of the run's indexes holds it. */
-function queryFromIndexes(
-  wb: Workbench,
-  run: RunRow,
-  gallery: FeatureIndexRow,
-  imageId: number,
-): Float32Array {
-  for (const split of ['train', 'val', 'all'] as const) {
-    const row = findIndex(wb.db, run.id, split, gallery.checkpoint);
-    if (!row) continue;
-    const at = readIndexIds(row.idsPath).indexOf(imageId);
-    if (at >= 0) return readRows(row.path, at, 1);
-  }
-  if (!datasetImages(wb.db, run.datasetId!).some((i) => i.idx === imageId))
-    throw new UserError(`dataset image ${imageId} does not exist`);
-  throw new UserError(
-    `dataset image ${imageId} is in none of run ${run.id}'s indexes`,
-    `build one with: svw index build ${run.id} --split all`,
-  );
 }
 
 function parsePositiveIntOrZero(value: string): number {

@@ -4,6 +4,7 @@
  */
 import { datasetClasses } from '../../store/datasets.js';
 import type { Db } from '../../store/db.js';
+import { metricRanges, typedParams, type ParamValue } from '../../store/run-compare.js';
 import {
   latestMetrics,
   runCheckpoints,
@@ -16,7 +17,7 @@ import {
 import type { Workbench } from '../../store/workbench.js';
 import { durationSec, type RunListItem } from '../../store/run-list.js';
 
-type Value = string | number | boolean | null;
+type Value = ParamValue;
 
 /** What `svw runs show` reports; the JSON output is this object. */
 export type RunShow = ReturnType<typeof showRun>;
@@ -28,25 +29,13 @@ export interface RunCompare {
   metrics: Record<string, { latest: (number | null)[]; best: (number | null)[] }>;
 }
 
-function typedParams(db: Db, runId: number): Record<string, Value> {
-  const rows = db
-    .prepare('SELECT key, COALESCE(num, value) AS v FROM params WHERE run_id = ? ORDER BY key')
-    .all(runId) as { key: string; v: Value }[];
-  // Booleans are stored as 'true'/'false' (no config string takes those values).
-  const typed = (v: Value) => (v === 'true' ? true : v === 'false' ? false : v);
-  return Object.fromEntries(rows.map((r) => [r.key, typed(r.v)]));
-}
-
 /** Latest and best of each metric; best is the lowest error or loss, the highest throughput. */
 function metricTable(db: Db, runId: number) {
-  const rows = db
-    .prepare(
-      'SELECT key, value, min_value AS min, max_value AS max FROM latest_metrics WHERE run_id = ?',
-    )
-    .all(runId) as { key: string; value: number; min: number; max: number }[];
-  const best = (r: (typeof rows)[number]) =>
-    /error|loss/.test(r.key) ? r.min : /per_sec|accuracy/.test(r.key) ? r.max : null;
-  return new Map(rows.map((r) => [r.key, { latest: r.value, best: best(r) }]));
+  const best = (key: string, r: { min: number; max: number }) =>
+    /error|loss/.test(key) ? r.min : /per_sec|accuracy/.test(key) ? r.max : null;
+  return new Map(
+    [...metricRanges(db, runId)].map(([key, r]) => [key, { latest: r.latest, best: best(key, r) }]),
+  );
 }
 
 const round7 = (v: number | null) => (v === null ? null : Number(v.toPrecision(7)));

@@ -1,24 +1,12 @@
-import { createHash } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { requireRun } from '../../jobs/launch.js';
-import { MODEL_FILES } from '../../model/io.js';
-import { preprocessingSchema } from '../../model/preprocessing.js';
 import { transaction } from '../../store/db.js';
+import { deleteRuns } from '../../store/manage.js';
 import { listRuns } from '../../store/run-list.js';
-import { addNote, deleteRun, runNotes, runTags, setTag, type RunRow } from '../../store/runs.js';
+import { addNote, runNotes, runTags, setTag } from '../../store/runs.js';
 import { withWorkbench } from '../../store/workbench.js';
-import { resolveCheckpoint, type CheckpointKind } from '../../train/checkpoint.js';
+import type { CheckpointKind } from '../../train/checkpoint.js';
+import { exportCheckpoint } from '../../train/export.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { collect, parsePositiveInt } from '../parse.js';
@@ -94,14 +82,7 @@ export function registerRuns(program: Command): void {
     .action((ids: string[], opts: CommonOptions) =>
       withWorkbench((wb) => {
         const rows = [...new Set(ids)].map((id) => requireRun(wb, id));
-        const running = rows.filter((r) => r.status === 'running');
-        if (running.length)
-          throw new UserError(
-            `run ${running.map((r) => r.id).join(', ')} is running; nothing was deleted`,
-            'cancel it first (Ctrl-C in its svw train, or the app)',
-          );
-        transaction(wb.db, () => rows.forEach((r) => deleteRun(wb.db, r.id)));
-        for (const r of rows) rmSync(wb.paths.run(r.id), { recursive: true, force: true });
+        deleteRuns(wb, rows);
         if (opts.json) return printJson({ deleted: rows.map((r) => r.id) });
         note(`deleted ${rows.map((r) => `run ${r.id} '${r.name}'`).join(', ')}`);
       }),
@@ -160,61 +141,6 @@ interface ExportFlags extends CommonOptions {
   force?: boolean;
 }
 
-const readJson = (dir: string, name: string): unknown => {
-  try {
-    return JSON.parse(readFileSync(path.join(dir, name), 'utf8'));
-  } catch {
-    throw new UserError(`checkpoint ${dir} has no readable ${name}`);
-  }
-};
-
-/**
- * Copies a checkpoint's model (model.json, weights.bin, labels.json, preprocessing.json and the
- * mean image it names; not the optimizer or training state) to `out`, then checks the copied
- * weights against model.json's checksum, which also catches a checkpoint replaced mid-copy.
- */
-function copyModel(dir: string, out: string): { files: string[]; bytes: number } {
-  const preprocessing = preprocessingSchema.safeParse(readJson(dir, MODEL_FILES.preprocessing));
-  if (!preprocessing.success) throw new UserError(`checkpoint ${dir}: bad preprocessing.json`);
-  const { mean } = preprocessing.data;
-  const files = [...Object.values(MODEL_FILES), ...(mean.type === 'image' ? [mean.file] : [])];
-  const missing = files.find((f) => !existsSync(path.join(dir, f)));
-  if (missing) throw new UserError(`checkpoint ${dir} is missing ${missing}`);
-  mkdirSync(out, { recursive: true });
-  let bytes = 0;
-  for (const f of files) {
-    copyFileSync(path.join(dir, f), path.join(out, `${f}.tmp`));
-    renameSync(path.join(out, `${f}.tmp`), path.join(out, f));
-    bytes += statSync(path.join(out, f)).size;
-  }
-  const model = readJson(out, MODEL_FILES.topology) as {
-    userDefinedMetadata?: { svw?: { weightsSha256?: string } };
-  };
-  const weights = readFileSync(path.join(out, MODEL_FILES.weights));
-  if (
-    createHash('sha256').update(weights).digest('hex') !==
-    model.userDefinedMetadata?.svw?.weightsSha256
-  )
-    throw new UserError(
-      "the exported weights do not match model.json's checksum",
-      'if the run is training, it saved a new checkpoint meanwhile: try again',
-    );
-  return { files, bytes };
-}
-
-function pickCheckpoint(run: RunRow, runDir: string, kind?: CheckpointKind) {
-  for (const k of kind ? [kind] : (['best', 'last'] as const)) {
-    try {
-      return { kind: k, dir: resolveCheckpoint(runDir, k) };
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-    }
-  }
-  throw new UserError(
-    `run ${run.id} has no ${kind ?? ''}${kind ? ' ' : ''}checkpoint (it has not finished an epoch)`,
-  );
-}
-
 export function registerExport(program: Command): void {
   program
     .command('export')
@@ -231,27 +157,10 @@ export function registerExport(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((id: string, opts: ExportFlags) =>
       withWorkbench((wb) => {
-        const run = requireRun(wb, id);
-        const { kind, dir } = pickCheckpoint(run, wb.paths.run(run.id), opts.checkpoint);
-        const out = path.resolve(opts.out);
-        if (existsSync(out) && !statSync(out).isDirectory())
-          throw new UserError(`${opts.out} is not a folder`);
-        if (existsSync(out) && readdirSync(out).length > 0 && !opts.force)
-          throw new UserError(`${opts.out} is not empty`, 'use --force to write into it');
-        const state = readJson(dir, 'state.json') as { epoch?: number };
-        const { files, bytes } = copyModel(dir, out);
-        const result = {
-          runId: run.id,
-          checkpoint: kind,
-          epoch: state.epoch ?? null,
-          source: dir,
-          out,
-          files,
-          bytes,
-        };
+        const result = exportCheckpoint(wb, requireRun(wb, id), opts);
         if (opts.json) return printJson(result);
         note(
-          `exported run ${run.id}'s ${kind} checkpoint (epoch ${result.epoch ?? '?'}) to ${out}: ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB`,
+          `exported run ${result.runId}'s ${result.checkpoint} checkpoint (epoch ${result.epoch ?? '?'}) to ${result.out}: ${result.files.length} files, ${(result.bytes / 1e6).toFixed(1)} MB`,
         );
       }),
     );

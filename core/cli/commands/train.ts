@@ -7,6 +7,7 @@ import { forkJobHost } from '../../jobs/host.js';
 import { requireRun, startTraining } from '../../jobs/launch.js';
 import type { WorkerMessage } from '../../jobs/messages.js';
 import type { RunningJob } from '../../jobs/run-job.js';
+import { extendEpochs } from '../../store/manage.js';
 import { getRun, insertRun, latestMetrics } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
@@ -128,7 +129,7 @@ export function registerTrain(program: Command): void {
         if (opts.resume) {
           const run = requireRun(wb, opts.resume);
           if (run.status === 'running') throw new UserError(`run ${run.id} is running`);
-          if (opts.epochs !== undefined) extendEpochs(wb, run.id, opts.epochs);
+          if (opts.epochs !== undefined) extendEpochs(wb, run, opts.epochs);
           runId = run.id;
         } else {
           if (!opts.dataset || !opts.preset)
@@ -191,20 +192,6 @@ export function registerTrain(program: Command): void {
         wb.close();
       }
     });
-}
-
-function extendEpochs(wb: Workbench, runId: number, epochs: number): void {
-  const run = requireRun(wb, runId);
-  const config = JSON.parse(run.config) as { epochs: number };
-  if (epochs < run.epochsDone)
-    throw new UserError(`run ${runId} has already done ${run.epochsDone} epochs`);
-  config.epochs = epochs;
-  wb.db
-    .prepare('UPDATE runs SET config = ?, epochs_total = ? WHERE id = ?')
-    .run(JSON.stringify(config), epochs, runId);
-  wb.db
-    .prepare(`UPDATE params SET value = ?, num = ? WHERE run_id = ? AND key = 'epochs'`)
-    .run(String(epochs), epochs, runId);
 }
 
 function detachHost(runId: number, resume: boolean, backend: BackendChoice): void {

@@ -7,6 +7,7 @@ import type {
   PushEvent,
   Resource,
   WorkbenchApi,
+  WorkbenchBridge,
 } from '../../../core/api/contract';
 
 /** A failed API call, as the host reported it. */
@@ -19,11 +20,6 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
-}
-
-/** What the Electron preload puts on `window.workbench`. */
-export interface WorkbenchBridge extends WorkbenchApi {
-  onEvent(listener: (event: PushEvent) => void): () => void;
 }
 
 declare global {

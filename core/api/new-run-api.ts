@@ -1,0 +1,196 @@
+import { requireRun } from '../jobs/launch.js';
+import { PRESET_NAMES } from '../model/config.js';
+import { findDataset } from '../store/datasets.js';
+import type { Db } from '../store/db.js';
+import { transaction } from '../store/db.js';
+import { insertRun } from '../store/runs.js';
+import {
+  flattenParams,
+  presetRunConfig,
+  validateRunConfig,
+  type RunConfig,
+} from '../train/config.js';
+import { prepareRun } from '../train/prepare.js';
+import { LrSchedule } from '../train/schedule.js';
+import { applyRunSettings, runSettableKeys } from '../train/settings.js';
+import { NotFoundError, UserError } from '../util/errors.js';
+import type { ServiceContext } from './context.js';
+import type { CheckResult, PresetInfo } from './contract.js';
+import type { Handlers } from './dispatch.js';
+
+const MAX_SWEEP_RUNS = 200;
+
+const DESCRIPTIONS: Record<string, string> = {
+  'alexnet-paper':
+    'The network of Krizhevsky et al. (2012) exactly: 227×227 crops of 256×256 images, two towers, LRN, overlapping pooling, dropout.',
+  'alexnet-cifar':
+    'The same structure scaled down for 32×32 images: 24×24 crops, narrower layers, He initialisation.',
+};
+
+/** The paper's ablations (section 3 and 4), each a ready setting. */
+const ABLATIONS: PresetInfo['ablations'] = [
+  { label: 'No local response normalisation', setting: 'lrn=off' },
+  { label: 'One tower instead of two (no grouped convolutions)', setting: 'groups=1' },
+  { label: 'Non-overlapping pooling (2/2 instead of 3/2)', setting: 'pool=2/2' },
+  { label: 'No dropout', setting: 'dropout=0' },
+  { label: 'No PCA colour augmentation', setting: 'data.pcaSigma=0' },
+  { label: 'No horizontal flips', setting: 'data.flip=false' },
+  { label: 'No random crops (centre crops only)', setting: 'data.randomCrop=false' },
+];
+
+/** A run config from a preset and settings, fitted to the dataset when one is given. */
+function buildConfig(
+  db: Db,
+  preset: string,
+  datasetId: number | undefined,
+  settings: readonly string[],
+): RunConfig {
+  if (datasetId === undefined) return applyRunSettings(presetRunConfig(preset), settings);
+  return prepareRun(db, { dataset: datasetId, preset, settings }).config;
+}
+
+/** The settings that turn `base` into `config`, as `key=value` in settable form. */
+export function settingsBetween(base: RunConfig, config: RunConfig): string[] {
+  // `lrn.mode=off` would read as the boolean false: the mode goes through the `lrn=` shorthand,
+  // and the other LRN keys are compared with what that shorthand sets.
+  const mode =
+    config.model.lrn.mode === base.model.lrn.mode ? [] : [`lrn=${config.model.lrn.mode}`];
+  const from = flattenParams(applyRunSettings(base, mode));
+  return mode.concat(
+    Object.entries(flattenParams(config))
+      .filter(([key, value]) => String(from[key]) !== String(value))
+      .map(([key, value]) => {
+        // Conv layers flatten as model.conv.N.key; --set names them convN.key.
+        const conv = /^model\.conv\.(\d+)\.(.+)$/.exec(key);
+        return `${conv ? `conv${conv[1]}.${conv[2]}` : key}=${String(value)}`;
+      }),
+  );
+}
+
+/** Every combination of the sweep's values, as extra settings (the first key varies slowest). */
+function combinations(sweep: Record<string, string[]>): string[][] {
+  return Object.entries(sweep).reduce<string[][]>(
+    (combos, [key, values]) => combos.flatMap((c) => values.map((v) => [...c, `${key}=${v}`])),
+    [[]],
+  );
+}
+
+/** The methods behind the New run form: presets, checks, schedule previews, creation, cloning. */
+export function newRunApi(ctx: ServiceContext) {
+  const { db } = ctx.wb;
+  const requireDataset = (id: number) => {
+    const row = findDataset(db, id);
+    if (!row || row.id !== id) throw new NotFoundError(`no dataset ${id}`);
+    return row;
+  };
+  const handlers: Pick<
+    Handlers,
+    'presets' | 'checkRun' | 'schedulePreview' | 'createRuns' | 'cloneRun'
+  > = {
+    presets: () =>
+      PRESET_NAMES.map((name) => {
+        const defaults = presetRunConfig(name);
+        return {
+          name,
+          description: DESCRIPTIONS[name] ?? '',
+          defaults,
+          flat: flattenParams(defaults),
+          settableKeys: runSettableKeys(defaults),
+          ablations: ABLATIONS,
+        };
+      }),
+
+    checkRun: ({ preset, datasetId, settings }): CheckResult => {
+      if (datasetId !== undefined) requireDataset(datasetId);
+      const attempt = (s: readonly string[]) => {
+        try {
+          return { config: buildConfig(db, preset, datasetId, s), error: null };
+        } catch (err) {
+          if (!(err instanceof UserError) || err instanceof NotFoundError) throw err;
+          return { config: null, error: err.message };
+        }
+      };
+      const all = attempt(settings);
+      if (all.config) return { ok: true, config: all.config, flat: flattenParams(all.config) };
+      // A failing preset or dataset fails every setting alike: blame none of them then.
+      const base = attempt([]);
+      if (base.error !== null)
+        return { ok: false, errors: [{ setting: null, message: base.error }] };
+      const errors = settings.flatMap((setting) => {
+        const alone = attempt([setting]);
+        return alone.error === null ? [] : [{ setting, message: alone.error }];
+      });
+      // Settings valid one by one can still clash together (a crop larger than the images).
+      return {
+        ok: false,
+        errors: errors.length ? errors : [{ setting: null, message: all.error! }],
+      };
+    },
+
+    /**
+     * The learning rate of each epoch. The plateau schedule drops the rate only when the
+     * validation error stalls, which cannot be known ahead, so its preview stays flat at the
+     * initial rate.
+     */
+    schedulePreview: ({ preset, settings }) => {
+      const config = applyRunSettings(presetRunConfig(preset), settings);
+      const schedule = new LrSchedule(config.schedule, config.optim.lr);
+      return Array.from({ length: config.epochs }, (_, e) => ({
+        epoch: e + 1,
+        lr: schedule.lrFor(e),
+      }));
+    },
+
+    createRuns: (input) => {
+      requireDataset(input.datasetId);
+      const sweep = input.sweep ?? {};
+      const count = Object.values(sweep).reduce((n, values) => n * values.length, 1);
+      if (count > MAX_SWEEP_RUNS)
+        throw new UserError(`the sweep makes ${count} runs; at most ${MAX_SWEEP_RUNS} at once`);
+      // Every run is validated before any is created, so a bad value creates nothing.
+      const planned = combinations(sweep).map((extra) => {
+        try {
+          const { config } = prepareRun(db, {
+            dataset: input.datasetId,
+            preset: input.preset,
+            settings: [...input.settings, ...extra],
+          });
+          return { config, extra };
+        } catch (err) {
+          if (err instanceof UserError && !(err instanceof NotFoundError) && extra.length)
+            throw new UserError(`${extra.join(' ')}: ${err.message}`);
+          throw err;
+        }
+      });
+      const runIds = transaction(db, () =>
+        planned.map(({ config, extra }) =>
+          insertRun(db, {
+            experiment: input.experiment || 'default',
+            name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
+            datasetId: input.datasetId,
+            config,
+          }),
+        ),
+      );
+      ctx.emit({ type: 'runs-changed' });
+      if (input.start) for (const id of runIds) ctx.scheduler.enqueue(id);
+      return { runIds };
+    },
+
+    cloneRun: ({ id }) => {
+      const run = requireRun(ctx.wb, id);
+      const config = validateRunConfig(JSON.parse(run.config));
+      const dataset = run.datasetId === null ? undefined : findDataset(db, run.datasetId);
+      const base = dataset
+        ? prepareRun(db, { dataset: dataset.id, preset: run.preset }).config
+        : presetRunConfig(run.preset);
+      return {
+        preset: run.preset,
+        datasetId: dataset ? dataset.id : null,
+        settings: settingsBetween(base, config),
+        experiment: run.experiment,
+      };
+    },
+  };
+  return handlers;
+}

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { requireRun, startIndexBuild } from '../jobs/launch.js';
+import { datasetImageFeatures, fileFeatures, nearestImages } from '../retrieval/query.js';
+import { datasetClasses, findImage } from '../store/datasets.js';
+import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
+import type { RunRow } from '../store/runs.js';
+import { readIndexIds } from '../retrieval/retrieval-eval.js';
+import { datasetImagePng } from './resources.js';
+import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import type { ServiceContext } from './context.js';
+import type { SearchResult } from './contract.js';
+import type { Handlers } from './dispatch.js';
+
+const MAX_QUERY_BYTES = 20 * 1024 * 1024;
+
+/** Decodes a query file into a temporary folder of its own; returns it and its path. */
+function writeQueryFile(name: string, base64: string): { dir: string; file: string } {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length === 0) throw new UserError(`${name} is empty (or not base64)`);
+  if (bytes.length > MAX_QUERY_BYTES) throw new UserError(`${name} is larger than 20 MB`);
+  // Only a plain extension survives from the given name, so it cannot steer the path.
+  const ext = /\.[a-z0-9]{1,5}$/i.exec(name)?.[0] ?? '';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
+  const file = path.join(dir, `query${ext}`);
+  writeFileSync(file, bytes);
+  return { dir, file };
+}
+
+/** Retrieval methods: a run's feature indexes, building one in a worker, and searching one. */
+export function retrievalApi(ctx: ServiceContext) {
+  const { db } = ctx.wb;
+  const building = new Set<string>();
+
+  /** A file's features, computed in a worker from the gallery's checkpoint. */
+  const embed = (run: RunRow, gallery: FeatureIndexRow, file: string) =>
+    ctx.track(
+      fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery.checkpoint, file, ctx.backend),
+    );
+
+  /**
+   * A dataset image's features: stored in one of the run's indexes, or else computed from its
+   * cached pixels (a val image queried against a train gallery, as in the paper's Figure 4).
+   */
+  async function imageFeatures(run: RunRow, gallery: FeatureIndexRow, idx: number) {
+    if (findIndexHolding(run, gallery, idx)) return datasetImageFeatures(ctx.wb, run, gallery, idx);
+    const image = await datasetImagePng(ctx.wb, run.datasetId!, idx);
+    if (!image) throw new NotFoundError(`image ${idx} is not in the index's dataset`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
+    try {
+      const file = path.join(dir, 'query.png');
+      writeFileSync(file, image.body);
+      return await embed(run, gallery, file);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Whether any of the run's indexes at the gallery's checkpoint stores the image's features. */
+  function findIndexHolding(run: RunRow, gallery: FeatureIndexRow, idx: number): boolean {
+    return runIndexes(db, run.id).some(
+      (row) => row.checkpoint === gallery.checkpoint && readIndexIds(row.idsPath).includes(idx),
+    );
+  }
+
+  const handlers: Pick<Handlers, 'listIndexes' | 'buildIndex' | 'search'> = {
+    listIndexes: ({ runId }) => {
+      requireRun(ctx.wb, runId);
+      return runIndexes(db, runId);
+    },
+
+    buildIndex: ({ runId, checkpoint, split }) => {
+      const run = requireRun(ctx.wb, runId);
+      const key = `${runId}/${checkpoint}/${split}`;
+      // Two builds of one index would write the same files.
+      if (building.has(key))
+        throw new RefusedError(`the ${split} index of run ${runId} is already being built`);
+      let failure: string | null = null;
+      const job = startIndexBuild(
+        ctx.wb,
+        ctx.options.jobHost,
+        run,
+        { checkpoint, split },
+        {
+          backend: ctx.backend,
+          onMessage: (m) => {
+            if (m.type === 'error') failure = m.error.message;
+          },
+        },
+      );
+      building.add(key);
+      const untrack = ctx.onClose(() => job.kill());
+      void ctx.track(
+        job.done.then((status) => {
+          untrack();
+          building.delete(key);
+          const row = status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
+          ctx.emit({
+            type: 'index-done',
+            runId,
+            indexId: row?.id ?? null,
+            error: row ? null : (failure ?? `building the ${split} index ${status}`),
+          });
+        }),
+      );
+      return { ok: true };
+    },
+
+    search: async ({ indexId, query, k, metric = 'euclidean' }): Promise<SearchResult> => {
+      const gallery = getIndex(db, indexId);
+      if (!gallery) throw new NotFoundError(`no feature index ${indexId}`);
+      const run = requireRun(ctx.wb, gallery.runId);
+      if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
+      let features: Float32Array;
+      let label: number | null = null;
+      let imageIdx: number | null = null;
+      if (query.kind === 'image') {
+        const image = findImage(db, run.datasetId, query.imageIdx);
+        if (!image)
+          throw new NotFoundError(`image ${query.imageIdx} is not in the index's dataset`);
+        features = await imageFeatures(run, gallery, image.idx);
+        ({ label, idx: imageIdx } = image);
+      } else {
+        const { dir, file } = writeQueryFile(query.name, query.base64);
+        try {
+          features = await embed(run, gallery, file);
+        } catch (err) {
+          // Name the file as the user knows it, not by its temporary copy.
+          if (err instanceof UserError)
+            throw new UserError(err.message.replaceAll(file, query.name));
+          throw err;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const hits = nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
+      const classes = datasetClasses(db, run.datasetId).map((c) => c.name);
+      const same = hits.filter((h) => h.image.label === label).length;
+      return {
+        query: { imageIdx, label, className: label === null ? null : (classes[label] ?? null) },
+        neighbours: hits.map((h) => ({
+          datasetId: run.datasetId!,
+          idx: h.image.idx,
+          split: h.image.split,
+          label: h.image.label,
+          className: h.className,
+          distance: h.distance,
+          sameClass: label === null ? null : h.image.label === label,
+        })),
+        precisionAtK: label === null || hits.length === 0 ? null : same / hits.length,
+        metric,
+      };
+    },
+  };
+  return handlers;
+}

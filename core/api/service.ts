@@ -1,0 +1,188 @@
+import { probeBackends, type EngineProbe } from '../engine/backends.js';
+import { detectGpus } from '../engine/system.js';
+import { demoAvailable } from '../jobs/demo.js';
+import type { WorkerMessage } from '../jobs/messages.js';
+import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
+import { FINAL_STATUSES, getRun, type RunStatus } from '../store/runs.js';
+import { openWorkbench } from '../store/workbench.js';
+import { packageVersion } from '../util/package-root.js';
+import type { ServiceContext } from './context.js';
+import type { ProgressEvent } from './contract.js';
+import { datasetsApi } from './datasets-api.js';
+import { dispatch, errorOutcome, type Handlers } from './dispatch.js';
+import { EventHub, Throttled } from './events.js';
+import type { CallOutcome, HostService, HostServiceOptions } from './host-service.js';
+import { newRunApi } from './new-run-api.js';
+import { resourceFor } from './resources.js';
+import { retrievalApi } from './retrieval-api.js';
+import { runActionsApi } from './run-actions-api.js';
+import { runQueries } from './runs-api.js';
+
+/** At most this many progress events per run (and per import) each second. */
+const PROGRESS_INTERVAL_MS = 250;
+/** How long close() waits for killed workers to exit before closing the database anyway. */
+const CLOSE_GRACE_MS = 15_000;
+
+const SHUTTING_DOWN: CallOutcome = {
+  ok: false,
+  status: 409,
+  error: { code: 'refused', message: 'the workbench host is shutting down' },
+};
+
+/** Calls `fn`, logging instead of throwing: scheduler callbacks must not reject. */
+function guarded<A extends unknown[]>(what: string, fn: (...args: A) => void) {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      console.error(`svw: ${what} failed:`, err);
+    }
+  };
+}
+
+/**
+ * The host side of the UI's API (contract.ts), for `svw serve` and Electron's main process:
+ * opens the workbench, runs one job scheduler, validates and answers calls, serves images and
+ * pushes events.
+ */
+export function createHostService(options: HostServiceOptions): HostService {
+  const wb = openWorkbench(options.home);
+  const backend = options.backend ?? 'auto';
+  const events = new EventHub();
+  const emit = events.emit.bind(events);
+  const progress = new Throttled<number, ProgressEvent>(PROGRESS_INTERVAL_MS, emit);
+  const pending = new Set<Promise<unknown>>();
+  const killers = new Set<() => void>();
+  let closing: Promise<void> | null = null;
+  let engine: Promise<EngineProbe> | null = null;
+
+  const onMessage = guarded('a worker message', (runId: number, m: WorkerMessage) => {
+    switch (m.type) {
+      case 'progress':
+        if (m.phase === 'train') {
+          const { epoch, epochs, batch, batches, loss, imagesPerSec } = m;
+          const event = { epoch, epochs, batch, batches, loss, imagesPerSec };
+          progress.push(runId, { type: 'run-progress', runId, ...event });
+        }
+        return;
+      case 'metrics':
+        emit({
+          type: 'run-metrics',
+          runId,
+          points: m.metrics.map(({ wallTime, ...p }) => ({ ...p, time: wallTime })),
+        });
+        return;
+      case 'evaluation':
+        emit({ type: 'run-evaluation', runId, epoch: m.epoch });
+        return;
+      case 'log':
+        emit({ type: 'run-log', runId, level: m.level, message: m.message });
+        return;
+      case 'error':
+        emit({ type: 'run-log', runId, level: 'error', message: m.error.message });
+        return;
+      default:
+        return;
+    }
+  });
+
+  const onStatus = guarded('a run status change', (runId: number, status: RunStatus) => {
+    if (status !== 'running') progress.drop(runId, FINAL_STATUSES.includes(status));
+    const error = status === 'failed' ? (getRun(wb.db, runId)?.error ?? null) : null;
+    emit({ type: 'run-status', runId, status, error });
+  });
+
+  const ready = (async () => {
+    const concurrency = options.concurrency ?? (await defaultConcurrency(detectGpus));
+    const scheduler = new Scheduler(wb, options.jobHost, {
+      concurrency,
+      backend,
+      onMessage,
+      onStatus,
+    });
+    const track = <T>(work: Promise<T>): Promise<T> => {
+      pending.add(work);
+      const forget = () => pending.delete(work);
+      work.then(forget, forget);
+      return work;
+    };
+    const ctx: ServiceContext = {
+      wb,
+      options,
+      backend,
+      scheduler,
+      concurrency,
+      emit,
+      progress,
+      track,
+      onClose: (kill) => {
+        killers.add(kill);
+        return () => killers.delete(kill);
+      },
+    };
+    const imports = new Set<string>();
+    const handlers: Handlers = {
+      info: async () => ({
+        version: packageVersion(),
+        home: wb.paths.home,
+        host: options.kind,
+        engine: await (engine ??= probeBackends(backend).catch((err: unknown) => {
+          engine = null;
+          throw err;
+        })),
+        concurrency,
+        canPickFolder: Boolean(options.pickFolder),
+        empty: !wb.db
+          .prepare('SELECT EXISTS (SELECT 1 FROM runs) OR EXISTS (SELECT 1 FROM datasets)')
+          .pluck()
+          .get(),
+        demoAvailable: demoAvailable(),
+      }),
+      ...runQueries(ctx),
+      ...newRunApi(ctx),
+      ...runActionsApi(ctx, imports),
+      ...datasetsApi(ctx, imports),
+      ...retrievalApi(ctx),
+    };
+    return { scheduler, handlers };
+  })();
+
+  return {
+    async call(method, input) {
+      if (closing) return SHUTTING_DOWN;
+      try {
+        return await dispatch((await ready).handlers, method, input);
+      } catch (err) {
+        return errorOutcome(err, String(method));
+      }
+    },
+
+    async resource(p) {
+      if (closing) return null;
+      await ready;
+      return resourceFor(wb, p);
+    },
+
+    onEvent: (listener) => events.on(listener),
+
+    close() {
+      closing ??= (async () => {
+        const { scheduler } = await ready;
+        scheduler.shutdown();
+        for (const kill of killers) kill();
+        // Killed workers report their exit, which is written to the database: wait for it.
+        const settled = Promise.all(
+          [scheduler.idle(), ...pending].map((p) => p.catch(() => undefined)),
+        );
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+        await Promise.race([settled, grace]);
+        clearTimeout(timer);
+        progress.close();
+        events.clear();
+        wb.close();
+      })();
+      return closing;
+    },
+  };
+}
