@@ -16,5 +16,7 @@ if (electron) {
     'Electron is not installed on this machine (its binary download failed or was skipped); starting serve mode in your browser instead.',
   );
   const { main } = await import('../dist/core/cli/main.js');
-  process.exitCode = await main(['serve', '--open']);
+  // Any free port: the printed URL carries a fresh token anyway, and a busy default port
+  // would otherwise stop a newcomer who cannot pass --port through npm start.
+  process.exitCode = await main(['serve', '--open', '--port', '0']);
 }

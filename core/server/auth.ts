@@ -1,8 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-/** The cookie that carries the token once the browser has opened the printed URL. */
-export const TOKEN_COOKIE = 'svw_token';
+/**
+ * The cookie that carries the token once the browser has opened the printed URL. Browsers share
+ * cookies across ports, so the name carries the port: two servers never overwrite each other's.
+ */
+export const tokenCookieName = (port: number) => `svw_token_${port}`;
 /** The header that carries the token for scripts and tests. */
 export const TOKEN_HEADER = 'x-svw-token';
 
@@ -18,12 +21,13 @@ export type TokenSource = 'query' | 'header' | 'cookie';
 export function presentedToken(
   req: IncomingMessage,
   url: URL,
+  port: number,
 ): { token: string; source: TokenSource } | null {
   const query = url.searchParams.get('token');
   if (query !== null) return { token: query, source: 'query' };
   const header = req.headers[TOKEN_HEADER];
   if (typeof header === 'string') return { token: header, source: 'header' };
-  const cookie = readCookie(req.headers.cookie, TOKEN_COOKIE);
+  const cookie = readCookie(req.headers.cookie, tokenCookieName(port));
   if (cookie !== null) return { token: cookie, source: 'cookie' };
   return null;
 }
@@ -49,8 +53,8 @@ export function tokenMatches(presented: string, expected: string): boolean {
 }
 
 /** The Set-Cookie value that stores the token for this origin's later requests. */
-export function tokenCookie(token: string): string {
-  return `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+export function tokenCookie(token: string, port: number): string {
+  return `${tokenCookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
 }
 
 /**
@@ -74,7 +78,7 @@ export function refusal(
   expected: string,
 ): string | null {
   if (!originAllowed(req, port)) return 'this server answers only its own address and pages';
-  const presented = presentedToken(req, url);
+  const presented = presentedToken(req, url, port);
   if (!presented || !tokenMatches(presented.token, expected))
     return 'a valid token is required: open the URL that `svw serve` printed';
   return null;

@@ -62,8 +62,12 @@ export async function route(
 
   // Opening the printed URL: keep the token in a cookie and take it out of the address bar
   // (and so out of the history and any screenshot).
-  if (raw === '/' && req.method === 'GET' && presentedToken(req, url)?.source === 'query') {
-    res.writeHead(302, { Location: '/', 'Set-Cookie': tokenCookie(ctx.token) });
+  if (
+    raw === '/' &&
+    req.method === 'GET' &&
+    presentedToken(req, url, ctx.port)?.source === 'query'
+  ) {
+    res.writeHead(302, { Location: '/', 'Set-Cookie': tokenCookie(ctx.token, ctx.port) });
     res.end();
     return;
   }

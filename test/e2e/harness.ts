@@ -25,9 +25,10 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Starts the built `svw serve` on a free port over a fresh, empty SVW_HOME. */
-export async function startServe(): Promise<Served> {
+/** Starts the built `svw serve` on a free port over a fresh SVW_HOME, empty unless `seed` fills it. */
+export async function startServe(seed?: (home: string) => void): Promise<Served> {
   const home = tempDir('svw-e2e-home-');
+  seed?.(home.dir);
   const { child, done } = svwSpawn(['serve', '--port', '0', '--backend', 'wasm'], {
     SVW_HOME: home.dir,
   });

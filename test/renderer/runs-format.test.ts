@@ -16,6 +16,8 @@ describe('runs table formatting', () => {
     expect(formatLr(0.01)).toBe('0.01');
     expect(formatLr(0.0001)).toBe('1e-4');
     expect(formatLr(0.00025)).toBe('2.5e-4');
+    expect(formatLr(10 ** -4)).toBe('1e-4');
+    expect(formatLr(1.23456e-5)).toBe('1.235e-5');
     expect(formatLr(0.1 * 0.1 * 0.1)).toBe('0.001');
     expect(formatLr('0.02')).toBe('0.02');
     expect(formatDuration(12.6)).toBe('12s');

@@ -136,7 +136,9 @@ describe('svw serve security', () => {
     expect((await fetch(`${base}/?token=${'0'.repeat(64)}`, { redirect: 'manual' })).status).toBe(
       403,
     );
-    expect((await fetch(`${base}/`, { headers: { cookie: 'svw_token=nope' } })).status).toBe(403);
+    expect(
+      (await fetch(`${base}/`, { headers: { cookie: `svw_token_${server.port}=nope` } })).status,
+    ).toBe(403);
     expect(service.calls).toEqual([]);
   });
 
@@ -145,7 +147,7 @@ describe('svw serve security', () => {
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/');
     const cookie = res.headers.get('set-cookie') ?? '';
-    expect(cookie).toContain(`svw_token=${server.token}`);
+    expect(cookie).toContain(`svw_token_${server.port}=${server.token}`);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
     expect(cookie).toMatch(/Path=\//);
@@ -158,6 +160,11 @@ describe('svw serve security', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+    // Another port's server has its own cookie: ours does not answer to its name.
+    const otherPort = await fetch(`${base}/`, {
+      headers: { cookie: `svw_token_${server.port + 1}=${server.token}` },
+    });
+    expect(otherPort.status).toBe(403);
   });
 
   it("sends the renderer's own Content-Security-Policy", () => {
@@ -322,7 +329,9 @@ describe('svw serve security', () => {
   it('refuses WebSocket upgrades without a token or from a foreign Origin', async () => {
     const events = `ws://127.0.0.1:${server.port}/events`;
     expect(await connect(events, {})).toEqual({ status: 403 });
-    expect(await connect(events, { cookie: 'svw_token=wrong' })).toEqual({ status: 403 });
+    expect(await connect(events, { cookie: `svw_token_${server.port}=wrong` })).toEqual({
+      status: 403,
+    });
     expect(await connect(events, { ...auth, origin: 'http://evil.example' })).toEqual({
       status: 403,
     });
@@ -332,7 +341,7 @@ describe('svw serve security', () => {
 
   it('forwards service events to a socket with the token, and unsubscribes on close', async () => {
     const opened = await connect(`ws://127.0.0.1:${server.port}/events`, {
-      cookie: `svw_token=${server.token}`,
+      cookie: `svw_token_${server.port}=${server.token}`,
       origin: base,
     });
     if (!('ws' in opened)) throw new Error(`upgrade refused: ${opened.status}`);

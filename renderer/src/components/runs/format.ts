@@ -21,8 +21,10 @@ export function formatLr(value: string | number | null): string {
   if (value === null || value === '') return '—';
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n)) return String(value);
-  if (n !== 0 && Math.abs(n) < 1e-3) return n.toExponential().replace(/\.?0+e/, 'e');
-  return String(Number(n.toPrecision(4)));
+  // Rounded first: 10 ** -4 is 0.00009999999999999999 in binary, and should read 1e-4.
+  const rounded = Number(n.toPrecision(4));
+  if (rounded !== 0 && Math.abs(rounded) < 1e-3) return rounded.toExponential();
+  return String(rounded);
 }
 
 /** A plain param value (batch size and the like), or a dash when the run lacks it. */
