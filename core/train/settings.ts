@@ -8,7 +8,7 @@ import { UserError } from '../util/errors.js';
 import { validateRunConfig, type RunConfig } from './config.js';
 
 /** Short names for the settings people change most. */
-const ALIASES: Record<string, string> = {
+export const SETTING_ALIASES: Record<string, string> = {
   lr: 'optim.lr',
   momentum: 'optim.momentum',
   weightDecay: 'optim.weightDecay',
@@ -29,7 +29,7 @@ export function runSettableKeys(config: RunConfig): string[] {
   const run = RUN_ROOTS.flatMap((root) =>
     Object.keys(config[root as 'optim' | 'schedule' | 'data']).map((k) => `${root}.${k}`),
   );
-  return [...Object.keys(ALIASES), ...RUN_LEAVES, ...run, ...settableKeys(config.model)];
+  return [...Object.keys(SETTING_ALIASES), ...RUN_LEAVES, ...run, ...settableKeys(config.model)];
 }
 
 /**
@@ -42,7 +42,7 @@ export function applyRunSettings(base: RunConfig, assignments: readonly string[]
   const modelSettings: string[] = [];
   for (const assignment of assignments) {
     const [rawKey, raw] = splitAssignment(assignment);
-    const key = ALIASES[rawKey] ?? rawKey;
+    const key = SETTING_ALIASES[rawKey] ?? rawKey;
     const [root, ...rest] = key.split('.');
     if (RUN_LEAVES.includes(key)) {
       (config as Record<string, unknown>)[key] = parseSettingValue(raw);

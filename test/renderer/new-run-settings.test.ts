@@ -4,10 +4,19 @@ import {
   scheduleChartConfig,
   scheduleSummary,
 } from '../../renderer/src/components/new-run/schedule-chart';
-import { fieldSpecs, resolveKey } from '../../renderer/src/components/new-run/settings';
+import { SETTING_ALIASES as HOST_ALIASES } from '../../core/train/settings';
+import {
+  fieldSpecs,
+  resolveKey,
+  SETTING_ALIASES,
+} from '../../renderer/src/components/new-run/settings';
 import { cifarPreset } from './new-run-fixtures';
 
 describe('new-run settings', () => {
+  it('knows the same short setting names as the host', () => {
+    expect(SETTING_ALIASES).toEqual(HOST_ALIASES);
+  });
+
   const keys = new Set(fieldSpecs(cifarPreset).map((s) => s.key));
 
   it('makes one field per key with a default, grouped, with the enum choices', () => {

@@ -1,46 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobHost, JobProcess } from '../../core/jobs/host.js';
-import type { HostMessage } from '../../core/jobs/messages.js';
 import { Scheduler } from '../../core/jobs/scheduler.js';
 import { insertDataset } from '../../core/store/datasets.js';
 import { getRun, insertRun } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { tempDir } from '../helpers/cli.js';
-
-/** A job host whose workers finish only when the test says so. */
-class FakeHost implements JobHost {
-  readonly workers: FakeWorker[] = [];
-  start(): JobProcess {
-    const worker = new FakeWorker(1000 + this.workers.length);
-    this.workers.push(worker);
-    return worker;
-  }
-}
-
-class FakeWorker implements JobProcess {
-  received: HostMessage[] = [];
-  private messageHandler: (m: unknown) => void = () => {};
-  private exitHandler: (code: number | null, reason: string) => void = () => {};
-  constructor(readonly pid: number) {}
-  send(message: HostMessage): void {
-    this.received.push(message);
-    if (message.type === 'cancel') setImmediate(() => this.finish('cancelled'));
-  }
-  kill(): void {
-    this.exitHandler(null, 'killed by SIGKILL');
-  }
-  onMessage(handler: (m: unknown) => void): void {
-    this.messageHandler = handler;
-  }
-  onExit(handler: (code: number | null, reason: string) => void): void {
-    this.exitHandler = handler;
-  }
-  finish(status: 'completed' | 'cancelled'): void {
-    this.messageHandler({ type: 'done', status });
-    this.exitHandler(0, 'exited with code 0');
-  }
-}
+import { FakeHost } from '../helpers/fake-jobs.js';
 
 const home = tempDir('svw-home-');
 let wb: Workbench;

@@ -38,8 +38,8 @@ const CHOICES: Record<string, string[]> = {
   'init.scheme': Object.keys(INITS),
 };
 
-/** The short names `svw train --set` accepts for the common keys (core/train/settings.ts). */
-const ALIASES: Record<string, string> = {
+/** The short names `svw train --set` accepts for the common keys; a test keeps them equal to core/train/settings.ts. */
+export const SETTING_ALIASES: Record<string, string> = {
   lr: 'optim.lr',
   momentum: 'optim.momentum',
   weightDecay: 'optim.weightDecay',
@@ -103,7 +103,7 @@ export const defaultText = (value: Scalar): string => String(value);
  */
 export function resolveKey(raw: string, keys: ReadonlySet<string>): string | null {
   const key = raw.trim();
-  const candidates = [key, ALIASES[key] ?? ''];
+  const candidates = [key, SETTING_ALIASES[key] ?? ''];
   if (key.startsWith('model.')) {
     const rest = key.slice(6);
     candidates.push(rest, rest.replace(/^conv\.(\d)\./, 'conv$1.'));
