@@ -38,15 +38,20 @@ export interface Client {
   onConnection(listener: (state: 'open' | 'closed') => void): () => void;
 }
 
-/** Relative URL of an image the host serves (same origin in both hosts; no file:// access). */
-export function resourceUrl(r: Resource): string {
+/**
+ * Relative URL of an image the host serves (same origin in both hosts; no file:// access).
+ * `version` changes the URL when the image behind it changes (a newer checkpoint's filters),
+ * so the browser cannot show a cached copy; the hosts ignore the query.
+ */
+export function resourceUrl(r: Resource, version?: string | number): string {
+  const query = version === undefined ? '' : `?v=${encodeURIComponent(version)}`;
   switch (r.kind) {
     case 'image':
-      return `res/image/${r.datasetId}/${r.idx}`;
+      return `res/image/${r.datasetId}/${r.idx}${query}`;
     case 'mean':
-      return `res/mean/${r.datasetId}`;
+      return `res/mean/${r.datasetId}${query}`;
     case 'filters':
-      return `res/filters/${r.runId}/${r.checkpoint}`;
+      return `res/filters/${r.runId}/${r.checkpoint}${query}`;
   }
 }
 
