@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { findDataset } from '../store/datasets.js';
-import { getRun, type RunRow } from '../store/runs.js';
+import { discardAfterEpoch, getRun, type RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
-import { resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
+import { checkpointEpoch, resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
+import { transaction } from '../store/db.js';
 import { checkAgainstDataset } from '../train/prepare.js';
 import { validateRunConfig } from '../train/config.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
@@ -47,6 +48,10 @@ export function startTraining(
     }
   }
   const { config, dataset } = runInputs(wb, run);
+  if (resume) {
+    const epoch = resumeFrom ? checkpointEpoch(resumeFrom) : 0;
+    transaction(wb.db, () => discardAfterEpoch(wb.db, run.id, epoch));
+  }
   return new RunningJob(
     wb.db,
     host,

@@ -120,6 +120,28 @@ export function insertMetrics(db: Db, runId: number, points: MetricPoint[]): voi
   }
 }
 
+/**
+ * Forgets what a run reported after `epoch`: a resumed run restarts from its last checkpoint,
+ * so the epochs its killed worker reported beyond that checkpoint are redone, and their old
+ * metrics and evaluations would otherwise appear twice. Call inside a transaction.
+ */
+export function discardAfterEpoch(db: Db, runId: number, epoch: number): void {
+  db.prepare('DELETE FROM metrics WHERE run_id = ? AND epoch > ?').run(runId, epoch);
+  db.prepare('DELETE FROM evaluations WHERE run_id = ? AND epoch > ?').run(runId, epoch);
+  db.prepare('DELETE FROM latest_metrics WHERE run_id = ?').run(runId);
+  // The newest row of each key by step (rowid breaks ties), with each key's min and max.
+  db.prepare(
+    `INSERT INTO latest_metrics (run_id, key, value, step, epoch, min_value, max_value)
+     SELECT m.run_id, m.key, m.value, m.step, m.epoch, agg.lo, agg.hi
+     FROM metrics m
+     JOIN (SELECT key, MIN(value) AS lo, MAX(value) AS hi, MAX(step) AS last FROM metrics
+           WHERE run_id = ? GROUP BY key) agg ON agg.key = m.key AND agg.last = m.step
+     WHERE m.run_id = ?
+       AND m.rowid = (SELECT MAX(rowid) FROM metrics x WHERE x.run_id = m.run_id AND x.key = m.key AND x.step = m.step)`,
+  ).run(runId, runId);
+  db.prepare('UPDATE runs SET epochs_done = MIN(epochs_done, ?) WHERE id = ?').run(epoch, runId);
+}
+
 const f32 = (values: (number | null)[]) =>
   Buffer.from(new Float32Array(values.map((v) => v ?? NaN)).buffer);
 const i32 = (values: number[]) => Buffer.from(new Int32Array(values).buffer);

@@ -112,6 +112,11 @@ export interface LoadedCheckpoint {
   optimizer: { steps: number; tensors: Map<string, tf.Tensor> };
 }
 
+/** The number of epochs a checkpoint folder holds (read from its state, without loading it). */
+export function checkpointEpoch(dir: string): number {
+  return stateSchema.parse(JSON.parse(readFileSync(path.join(dir, FILES.state), 'utf8'))).epoch;
+}
+
 /** Loads a checkpoint folder; the optimizer tensors are the caller's to dispose. */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const bundle = await loadModelDir(dir);
