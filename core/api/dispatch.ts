@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { storageError } from '../util/system-errors.js';
 import {
   methodInputs,
   type ApiErrorBody,
@@ -31,6 +32,8 @@ export function errorOutcome(err: unknown, method: string): CallOutcome {
   if (err instanceof NotFoundError) return fail(404, 'not-found', err.message);
   if (err instanceof RefusedError) return fail(409, 'refused', err.message);
   if (err instanceof UserError) return fail(400, 'invalid', err.message);
+  const storage = storageError(err);
+  if (storage) return fail(409, 'refused', `${storage.message}; ${storage.hint}`);
   // A stack trace helps whoever reads the host's log, never the UI.
   console.error(`svw: ${method} failed:`, err instanceof Error ? (err.stack ?? err.message) : err);
   return fail(500, 'internal', `the host failed to do '${method}'; its log has the details`);

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, errorMessage } from '../util/errors.js';
+import { storageError } from '../util/system-errors.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
@@ -57,10 +58,11 @@ export async function main(argv: string[]): Promise<number> {
       // Commander has already printed its one-line message (or the help/version text).
       return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`svw: error: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`svw: hint: ${err.hint}\n`);
-      if (verbose && err.stack) process.stderr.write(err.stack + '\n');
+    const known = err instanceof UserError ? err : storageError(err);
+    if (known) {
+      process.stderr.write(`svw: error: ${known.message}\n`);
+      if (known.hint) process.stderr.write(`svw: hint: ${known.hint}\n`);
+      if (verbose && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
       return 1;
     }
     process.stderr.write(`svw: error: ${errorMessage(err).split('\n')[0]}\n`);

@@ -11,7 +11,11 @@ import {
 import type { BackendChoice } from '../engine/backends.js';
 import { upsertIndex } from '../store/indexes.js';
 import type { JobHost, JobProcess } from './host.js';
+import { errorMessage } from '../util/errors.js';
+import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from './messages.js';
+
+const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 
 export interface JobOptions {
   backend: BackendChoice;
@@ -54,8 +58,16 @@ export class RunningJob {
         const message = parsed.data;
         if (message.type === 'done') finished = message.status;
         if (message.type === 'error') failure = message.error;
-        // One transaction per message: whatever the worker reported is committed before it can die.
-        transaction(db, () => this.record(message));
+        try {
+          // One transaction per message: whatever the worker reported is committed before it can die.
+          transaction(db, () => this.record(message));
+        } catch (err) {
+          // The database refused the write (a full disk, say): stop the job rather than train on
+          // unrecorded; the transaction rolled back, so what was stored before stays whole.
+          failure = { message: `the host could not store the job's progress: ${describe(err)}` };
+          this.process.kill();
+          return;
+        }
         options.onMessage?.(message);
       });
       this.process.onExit((_code, reason) => {
@@ -67,20 +79,27 @@ export class RunningJob {
           status = 'failed';
           failure ??= { message: `the training process ${reason} before finishing` };
         }
-        if (trains)
-          finishRun(
-            db,
-            job.runId,
-            status,
-            status === 'failed' ? (failure ?? undefined) : undefined,
+        try {
+          if (trains)
+            finishRun(
+              db,
+              job.runId,
+              status,
+              status === 'failed' ? (failure ?? undefined) : undefined,
+            );
+          else if (failure)
+            addLog(
+              db,
+              job.runId,
+              'error',
+              `${job.kind} failed: ${(failure as { message: string }).message}`,
+            );
+        } catch (err) {
+          // Left 'running', the run is marked interrupted when the workbench next opens.
+          process.stderr.write(
+            `svw: could not record how run ${job.runId} ended: ${describe(err)}\n`,
           );
-        else if (failure)
-          addLog(
-            db,
-            job.runId,
-            'error',
-            `${job.kind} failed: ${(failure as { message: string }).message}`,
-          );
+        }
         resolve(failure && !trains ? 'failed' : status);
       });
     });

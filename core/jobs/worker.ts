@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../engine/backends.js';
 import { serializeError } from '../util/errors.js';
+import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../train/config.js';
 import { runTraining } from '../train/trainer.js';
@@ -98,7 +99,13 @@ io.onMessage((raw) => {
   run(message)
     .then(() => process.exit(0))
     .catch(async (err: unknown) => {
-      await io.send({ type: 'error', error: serializeError(err) });
+      // A full disk or a read-only folder is said plainly in the run's error; the stack stays.
+      const storage = storageError(err);
+      const error = serializeError(err);
+      await io.send({
+        type: 'error',
+        error: storage ? { ...error, message: storage.message } : error,
+      });
       process.exit(1);
     });
 });

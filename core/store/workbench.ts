@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { storageError } from '../util/system-errors.js';
 import { openDatabase, type Db } from './db.js';
 import { homePaths, svwHome, type HomePaths } from './paths.js';
 import { recoverInterrupted } from './runs.js';
@@ -17,6 +18,12 @@ export function openWorkbench(home = svwHome()): Workbench {
   const paths = homePaths(home);
   mkdirSync(paths.datasets, { recursive: true });
   mkdirSync(paths.runs, { recursive: true });
+  // SQLite only says "unable to open database file" for a folder it cannot write to.
+  try {
+    accessSync(home, constants.W_OK);
+  } catch (err) {
+    throw storageError(err) ?? err;
+  }
   const db = openDatabase(paths.database);
   // Runs left 'running' by a host that has since died are interrupted, not running.
   recoverInterrupted(db);

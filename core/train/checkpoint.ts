@@ -57,6 +57,23 @@ export async function saveCheckpoint(
   const target = checkpointDir(runDir, kind);
   const tmp = `${target}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
+  try {
+    await writeCheckpointFiles(tmp, bundle, optimizer, state);
+  } catch (err) {
+    // A half-written folder (a full disk, say) would only hold on to the space it took.
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  swapIn(tmp, target);
+  return target;
+}
+
+async function writeCheckpointFiles(
+  tmp: string,
+  bundle: Omit<ModelBundle, 'mean'> & { meanImage?: Float32Array },
+  optimizer: { steps: number; tensors: { name: string; tensor: tf.Tensor }[] },
+  state: TrainingState,
+): Promise<void> {
   await saveModelDir(tmp, bundle);
   const data = await Promise.all(
     optimizer.tensors.map((t) => t.tensor.data() as Promise<Float32Array>),
@@ -73,8 +90,6 @@ export async function saveCheckpoint(
     }),
   );
   writeFileSync(path.join(tmp, FILES.state), JSON.stringify(state, null, 1));
-  swapIn(tmp, target);
-  return target;
 }
 
 /** Copies the last checkpoint to best (atomically, like saveCheckpoint). */
