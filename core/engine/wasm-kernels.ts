@@ -4,8 +4,10 @@
  * The wasm backend ships no `Conv2DBackpropFilter` (tfjs issue #8474), so the gradient of
  * conv2d w.r.t. its filter throws and conv nets cannot train there; its `Conv2DBackpropInput`
  * is a plain C++ loop, 8–10× slower than the XNNPACK forward conv; and its `BatchMatMul` only
- * uses XNNPACK without transposes, while the gradients of every dense layer need them. We
- * provide all three, built from the backend's own XNNPACK-backed kernels.
+ * uses XNNPACK without transposes, while the gradients of every dense layer need them (and
+ * without them repacks a fresh weight slowly). We provide those three from the backend's own
+ * XNNPACK-backed kernels; `MaxPoolGrad`, `LRN`/`LRNGrad` (./wasm-pool.ts, ./wasm-lrn.ts) and
+ * `Slice`, `SplitV`, `Sum` (./wasm-heap.ts) as JavaScript loops over the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
@@ -24,6 +26,10 @@ import type {
   NamedTensorInfoMap,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { makeSlice, makeSplitV, makeSum, transposeMatrixOnHeap } from './wasm-heap.js';
+import { makeLrn, makeLrnGrad } from './wasm-lrn.js';
+import { maxPoolGradOnHeap } from './wasm-pool.js';
 
 type Shape4D = [number, number, number, number];
 
@@ -377,7 +383,7 @@ type MatMulStrategy = 'operands' | 'product';
  *   16×4096·4096×1000     62–126 → 5–6 P (79)      126–199 → 5–10 O (21)     58–88 → 4–6 P (65)
  *
  * (Transposing a large W is the slow part of 'operands': wasm's Transpose took 150–260 ms for
- * 4096–9216×4096.)
+ * 4096–9216×4096, {@link transposeMatrixOnHeap} about half that.)
  */
 function planBatchMatMul(
   a: TensorInfo,
@@ -401,11 +407,39 @@ function planBatchMatMul(
   return product < operands ? 'product' : 'operands';
 }
 
-/** Swaps the last two axes. */
+/** Swaps the last two axes of a matrix whose leading axes (if any) are all 1. */
 function transposeMatrix(x: TensorInfo, backend: KernelBackend): TensorInfo {
-  const rank = x.shape.length;
-  const perm = [...Array(rank - 2).keys(), rank - 1, rank - 2];
-  return runWasmKernel('Transpose', { x }, backend, { perm });
+  return transposeMatrixOnHeap(x, backend as BackendWasm);
+}
+
+/**
+ * Right-hand factors of untransposed products already seen once (by their data), whose XNNPACK
+ * operator wasm's kernel may have cached: see {@link freshFactorPays}.
+ */
+const seenRightFactors = new WeakSet<object>();
+
+/**
+ * Whether an untransposed float32 A·B is faster as (Bᵀ·Aᵀ)ᵀ, and B has not been seen before.
+ *
+ * wasm's kernel hands B [K×N] to XNNPACK as transposed weights, whose packing reads it with a
+ * stride of N floats: 7–13 ns per element, against 3 ns to transpose it tile by tile. The product
+ * (Bᵀ·Aᵀ)ᵀ packs only Aᵀ, so it pays when K·N > 3·M·K + M·N, that is for a dense layer's weights
+ * and a batch of far fewer rows than the layer is wide (2-core x86, ms, x [16×K]·W [K×N]):
+ *   16×9216·9216×4096 (the paper's fc6)   500–620 → 185–250
+ *   16×4096·4096×4096 (fc7)               165–170 → 100–120
+ * But the packed operator is cached on B's data: a weight multiplied again unchanged (inference
+ * through an unfused matMul) costs only the product (77–120 ms for fc6). So only B's first
+ * product goes this way; training changes the weights every step, so every step's are first.
+ */
+function freshFactorPays(a: TensorInfo, b: TensorInfo): boolean {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  if (a.shape.length !== 2 || b.shape.length !== 2) return false;
+  const [m = 0, k = 0] = a.shape;
+  const [kB = 0, n = 0] = b.shape;
+  if (k !== kB || m * k * n < MIN_MATMUL_WORK || k * n <= 3 * m * k + m * n) return false;
+  if (seenRightFactors.has(b.dataId)) return false;
+  seenRightFactors.add(b.dataId);
+  return true;
 }
 
 /**
@@ -449,8 +483,10 @@ function batchMatMulWithoutTransposes(
 }
 
 /**
- * The replacement `BatchMatMul`: untransposed products go straight to the wasm kernel it
- * replaced; transposed ones through {@link batchMatMulWithoutTransposes} where that pays.
+ * The replacement `BatchMatMul`: transposed products go through
+ * {@link batchMatMulWithoutTransposes} where that pays, untransposed ones too the first time
+ * their right-hand factor is seen where {@link freshFactorPays}; the rest straight to the wasm
+ * kernel it replaced.
  *
  * `_FusedMatMul` (a dense layer's forward pass with bias and activation) is left alone:
  * tfjs-layers never transposes it, and its gradient, like that of an unfused matMul, runs
@@ -460,22 +496,23 @@ function makeBatchMatMul(original: KernelConfig): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as BatchMatMulInputs;
     const { transposeA = false, transposeB = false } = args.attrs as unknown as BatchMatMulAttrs;
-    if ((!transposeA && !transposeB) || a == null || b == null) return original.kernelFunc(args);
+    if (a == null || b == null) return original.kernelFunc(args);
+    const backend = args.backend as KernelBackend;
+    if (!transposeA && !transposeB) {
+      if (!freshFactorPays(a, b)) return original.kernelFunc(args);
+      return batchMatMulWithoutTransposes(a, b, false, false, 'product', original, backend);
+    }
     const strategy = planBatchMatMul(a, b, transposeA, transposeB);
     if (strategy == null) return original.kernelFunc(args);
-    const backend = args.backend as KernelBackend;
     return batchMatMulWithoutTransposes(a, b, transposeA, transposeB, strategy, original, backend);
   };
 }
 
-/** The largest finite float32. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
 /**
- * The pooling geometry for {@link maxPoolGradViaMasks}, or null to leave the gradient to wasm's
- * own kernel: dtypes other than float32, empty tensors, windows smaller than the stride (inputs
- * that no window reads), and windows clipped by the input edge beyond the padding
- * (dimRoundingMode 'ceil' or 'round'; wasm's forward MaxPool gets those wrong anyway).
+ * The pooling geometry for {@link maxPoolGradOnHeap}, or null to leave the gradient to wasm's
+ * own kernel: dtypes other than float32, empty tensors, and windows clipped by the input edge
+ * beyond the padding (dimRoundingMode 'ceil' or 'round': wasm's forward MaxPool gets those wrong,
+ * so its own gradient is the consistent one).
  */
 function planMaxPoolGrad(
   input: TensorInfo,
@@ -496,9 +533,7 @@ function planMaxPoolGrad(
   );
   if (dy.shape.join() !== info.outShape.join()) return null;
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  if (kh < sh || kw < sw) return null;
-  // The padded input must hold exactly the forward pass's window grid (rows past the last
-  // window, fewer than a stride, are dropped by the strided conv below).
+  // The padded input must hold the forward pass's whole window grid.
   const { top, bottom, left, right } = info.padInfo;
   const rows = Math.floor((top + info.inHeight + bottom - kh) / sh) + 1;
   const cols = Math.floor((left + info.inWidth + right - kw) / sw) + 1;
@@ -506,199 +541,23 @@ function planMaxPoolGrad(
   return info;
 }
 
-/** A depthwise filter [fh, fw, channels, 1] that is 1 at (row, col) and 0 elsewhere. */
-function oneHotFilter(
-  fh: number,
-  fw: number,
-  channels: number,
-  row: number,
-  col: number,
-  backend: KernelBackend,
-): TensorInfo {
-  const values = new Float32Array(fh * fw * channels);
-  const tap = row * fw + col;
-  values.fill(1, tap * channels, (tap + 1) * channels);
-  const shape = [fh, fw, channels, 1];
-  return { dataId: backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
-}
-
 /**
- * Gradient of an NHWC max-pool with dilation 1: each window's dy goes to the first element (in
- * row-major window order) that equals the window's max, as tfjs's cpu kernel does.
- *
- * Inputs: dy [batch, outH, outW, c], x [batch, inH, inW, c], y = maxPool(x) (recomputed when
- * absent). Output: dx [batch, inH, inW, c].
- *
- * wasm's own kernel is a scalar loop 40–100× slower than the XNNPACK forward pool, and differs
- * from cpu: ties go to the last max, and a window whose max is ≤ 1.2e-38 (any window of zeros
- * or negatives: its running max starts at FLT_MIN) sends its gradient to element 0 of the whole
- * tensor, that is, drops it. Here everything runs on XNNPACK-backed kernels:
- *
- * 1. For each window offset (i, j), X_ij[o] = x[o·s + (i, j)] (padding: −FLOAT32_MAX, never
- *    a max unless the window holds it too), read by a strided depthwise conv whose filter is
- *    one-hot at (i, j) (exact: x·1 plus zeros).
- * 2. In window order, with R = dy: notMax = step(y − X_ij) ∈ {0, 1}; G_ij = R − R·notMax is the
- *    gradient of windows whose first max is at (i, j), and R·notMax what is left for the rest.
- * 3. dx[o·s + (i, j)] += G_ij[o]. Offsets i ≡ p (mod s) fill the same "phase" of input rows
- *    p, p+s, …, shifted by ⌊i/s⌋ rows: each G_ij is zero-padded into its phase (which also
- *    spreads its columns j mod s, j mod s + s, … and shifts them by ⌊j/s⌋), the phases summed
- *    (AddN) and their rows interleaved (reshape + Concat), and the padding cut off.
- *
- * Inputs must be finite: a window with ±Infinity or NaN anywhere in it sends its gradient to its
- * first element (cpu skips NaN, and Infinity·0 = NaN in the depthwise conv).
- */
-function maxPoolGradViaMasks(
-  dy: TensorInfo,
-  input: TensorInfo,
-  output: TensorInfo | undefined,
-  attrs: MaxPoolGradAttrs,
-  info: tf.backend_util.Conv2DInfo,
-  backend: KernelBackend,
-): TensorInfo {
-  const { batchSize: batch, inHeight: inH, inWidth: inW, inChannels: c } = info;
-  const { outHeight: outH, outWidth: outW, strideHeight: sh, strideWidth: sw } = info;
-  const { filterHeight: kh, filterWidth: kw } = info;
-  const { top, bottom, left, right } = info.padInfo;
-  const intermediates: TensorInfo[] = [];
-  const keep = (t: TensorInfo): TensorInfo => {
-    intermediates.push(t);
-    return t;
-  };
-  try {
-    const y =
-      output != null && output.shape.join() === dy.shape.join()
-        ? output
-        : keep(
-            runWasmKernel('MaxPool', { x: input }, backend, {
-              filterSize: attrs.filterSize,
-              strides: attrs.strides,
-              pad: attrs.pad,
-              dimRoundingMode: attrs.dimRoundingMode,
-            }),
-          );
-    let padded = input;
-    if (top + bottom + left + right > 0) {
-      padded = keep(
-        runWasmKernel('PadV2', { x: input }, backend, {
-          paddings: [
-            [0, 0],
-            [top, bottom],
-            [left, right],
-            [0, 0],
-          ],
-          constantValue: -FLOAT32_MAX,
-        }),
-      );
-    }
-
-    // Row phase p holds padded input rows p, p + sh, …, as [batch, phaseH, phaseW, sw, c] with
-    // the columns already interleaved (phaseW·sw of them); window o's row o·sh + i sits at phase
-    // row o + ⌊i/sh⌋ of phase i mod sh.
-    const phaseH = outH - 1 + Math.ceil(kh / sh);
-    const phaseW = outW - 1 + Math.ceil(kw / sw);
-    const rowPhases: TensorInfo[][] = Array.from({ length: sh }, () => []);
-    let remaining = dy;
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const filter = keep(oneHotFilter(kh, kw, c, i, j, backend));
-        const xij = keep(
-          runWasmKernel('DepthwiseConv2dNative', { x: padded, filter }, backend, {
-            strides: [sh, sw],
-            pad: 'valid',
-            dilations: 1,
-            dataFormat: 'NHWC',
-          }),
-        );
-        const gap = keep(runWasmKernel('Sub', { a: y, b: xij }, backend, {}));
-        const notMax = keep(runWasmKernel('Step', { x: gap }, backend, { alpha: 0 }));
-        const rest = keep(runWasmKernel('Multiply', { a: remaining, b: notMax }, backend, {}));
-        const grad = keep(runWasmKernel('Sub', { a: remaining, b: rest }, backend, {}));
-        remaining = rest;
-        const di = Math.floor(i / sh);
-        const dj = Math.floor(j / sw);
-        const grad5 = keep(
-          runWasmKernel('Reshape', { x: grad }, backend, { shape: [batch, outH, outW, 1, c] }),
-        );
-        const paddings = [
-          [0, 0],
-          [di, phaseH - outH - di],
-          [dj, phaseW - outW - dj],
-          [j % sw, sw - 1 - (j % sw)],
-          [0, 0],
-        ];
-        rowPhases[i % sh]!.push(
-          paddings.flat().some((n) => n > 0)
-            ? keep(runWasmKernel('PadV2', { x: grad5 }, backend, { paddings, constantValue: 0 }))
-            : grad5,
-        );
-      }
-    }
-
-    // Sum each row phase and interleave the rows: [batch, phaseH, sh, phaseW·sw·c].
-    const rowShape = [batch, phaseH, 1, phaseW * sw * c];
-    const rowSums = rowPhases.map((terms) => {
-      const sum = terms.length === 1 ? terms[0]! : keep(runWasmKernel('AddN', terms, backend, {}));
-      return keep(runWasmKernel('Reshape', { x: sum }, backend, { shape: rowShape }));
-    });
-    const all =
-      rowSums.length === 1
-        ? rowSums[0]!
-        : keep(runWasmKernel('Concat', rowSums, backend, { axis: 2 }));
-    const fullH = phaseH * sh;
-    const fullW = phaseW * sw;
-
-    // Cut the padding off, as [batch, rows, cols·c] so that Slice copies whole rows at once; input
-    // rows/columns that no window reached (fewer than a stride) get zeros.
-    const keptH = Math.min(top + inH, fullH) - top;
-    const keptW = Math.min(left + inW, fullW) - left;
-    const rows = keep(
-      runWasmKernel('Reshape', { x: all }, backend, { shape: [batch, fullH, fullW * c] }),
-    );
-    let cropped = rows;
-    if (keptH !== fullH || keptW !== fullW) {
-      cropped = keep(
-        runWasmKernel('Slice', { x: rows }, backend, {
-          begin: [0, top, left * c],
-          size: [batch, keptH, keptW * c],
-        }),
-      );
-    }
-    const result = runWasmKernel('Reshape', { x: cropped }, backend, {
-      shape: [batch, keptH, keptW, c],
-    });
-    if (keptH === inH && keptW === inW) return result;
-    intermediates.push(result);
-    return runWasmKernel('PadV2', { x: result }, backend, {
-      paddings: [
-        [0, 0],
-        [0, inH - keptH],
-        [0, inW - keptW],
-        [0, 0],
-      ],
-      constantValue: 0,
-    });
-  } finally {
-    for (const t of intermediates) {
-      backend.disposeData(t.dataId);
-    }
-  }
-}
-
-/**
- * The replacement `MaxPoolGrad`: {@link maxPoolGradViaMasks} where it applies, otherwise the
- * wasm kernel it replaced.
+ * The replacement `MaxPoolGrad`: {@link maxPoolGradOnHeap} where it applies, otherwise the wasm
+ * kernel it replaced. wasm's own is a scalar loop 40–100× slower than the XNNPACK forward pool,
+ * and differs from cpu: ties go to the last max, and a window whose max is ≤ 1.2e-38 (any window
+ * of zeros or negatives: its running max starts at FLT_MIN) sends its gradient to element 0 of
+ * the whole tensor, that is, drops it.
  */
 function makeMaxPoolGrad(original: KernelConfig): KernelFunc {
   return (args) => {
-    const { dy, input, output } = args.inputs as MaxPoolGradInputs;
+    const { dy, input } = args.inputs as MaxPoolGradInputs;
     if (dy == null || input == null) {
       throw new Error('MaxPoolGrad (wasm): inputs dy and input are required');
     }
     const attrs = args.attrs as unknown as MaxPoolGradAttrs;
     const info = planMaxPoolGrad(input, dy, attrs);
     if (info == null) return original.kernelFunc(args);
-    const backend = args.backend as KernelBackend;
-    return maxPoolGradViaMasks(dy, input, output, attrs, info, backend);
+    return maxPoolGradOnHeap(dy, input, info, args.backend as BackendWasm);
   };
 }
 
@@ -739,11 +598,10 @@ function replaceWasmKernel(
 }
 
 /**
- * Registers the training kernels the wasm backend lacks, and replaces its slow
- * `Conv2DBackpropInput` and transposed `BatchMatMul` (keeping the originals as the fallback).
- * Call it after importing @tensorflow/tfjs-backend-wasm, so that there are kernels to replace.
- * Idempotent, and safe to call before the wasm backend is initialised (kernels are looked up at
- * call time).
+ * Registers the training kernels the wasm backend lacks, and replaces its slow ones (keeping
+ * each original as the fallback for the cases ours do not cover). Call it after importing
+ * @tensorflow/tfjs-backend-wasm, so that there are kernels to replace. Idempotent, and safe to
+ * call before the wasm backend is initialised (kernels are looked up at call time).
  */
 export function registerWasmTrainingKernels(): void {
   if (tf.getKernel(tf.Conv2DBackpropFilter, 'wasm') == null) {
@@ -756,4 +614,9 @@ export function registerWasmTrainingKernels(): void {
   replaceWasmKernel(tf.Conv2DBackpropInput, makeConv2DBackpropInput);
   replaceWasmKernel(tf.BatchMatMul, makeBatchMatMul);
   replaceWasmKernel(tf.MaxPoolGrad, makeMaxPoolGrad);
+  replaceWasmKernel(tf.LRN, makeLrn);
+  replaceWasmKernel(tf.LRNGrad, makeLrnGrad);
+  replaceWasmKernel(tf.Slice, makeSlice);
+  replaceWasmKernel(tf.SplitV, makeSplitV);
+  replaceWasmKernel(tf.Sum, makeSum);
 }

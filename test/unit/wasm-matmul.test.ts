@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, vi } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 // The Node (CJS) build of tfjs-core registers no gradients; tfjs-layers' build registers them
 // globally, as it does in the app.
@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../../core/engine/wasm-kernels.js';
 import { randomArray, relativeError } from '../helpers/numeric.js';
+import { spyOnWasmKernel, wasmBuffers, type KernelSpy } from '../helpers/wasm.js';
 
 type Backend = 'cpu' | 'wasm';
 
@@ -80,19 +81,9 @@ async function matMul(
   return run;
 }
 
-/** Replaces wasm's own kernel by a spy on it, as registered before ours replaces it. */
-function spyOnWasmKernel(kernelName: string): ReturnType<typeof vi.fn<tf.KernelFunc>> {
-  const original = tf.getKernel(kernelName, 'wasm');
-  expect(original).toBeDefined();
-  const spy = vi.fn<tf.KernelFunc>(original.kernelFunc);
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: spy });
-  return spy;
-}
-
 /** wasm's own BatchMatMul and MaxPoolGrad, wrapped in spies before ours replace them. */
-let originalBatchMatMul: ReturnType<typeof vi.fn<tf.KernelFunc>>;
-let originalMaxPoolGrad: ReturnType<typeof vi.fn<tf.KernelFunc>>;
+let originalBatchMatMul: KernelSpy;
+let originalMaxPoolGrad: KernelSpy;
 
 beforeAll(async () => {
   originalBatchMatMul = spyOnWasmKernel(tf.BatchMatMul);
@@ -109,11 +100,6 @@ function originalCalls(): string[] {
     const attrs = args.attrs as unknown as tf.BatchMatMulAttrs;
     return `${attrs.transposeA}/${attrs.transposeB}`;
   });
-}
-
-/** Buffers held by the wasm backend, including any a kernel allocated and failed to free. */
-function wasmBuffers(): number {
-  return tf.engine().findBackend('wasm').numDataIds();
 }
 
 describe('wasm BatchMatMul', () => {
@@ -217,6 +203,38 @@ describe('wasm BatchMatMul', () => {
     expect(originalCalls().every((flags) => flags === 'false/false')).toBe(true);
   });
 
+  it("takes a weight's first untransposed product as (Wᵀ·xᵀ)ᵀ, later ones straight", async () => {
+    const [m, k, n] = [6, 300, 200];
+    const x = { shape: [m, k], values: randomArray([m, k]) };
+    const w = { shape: [k, n], values: randomArray([k, n]) };
+    const cpu = await matMul('cpu', x, w, false, false);
+    await tf.setBackend('wasm');
+    const xT = tf.tensor(x.values, x.shape);
+    const wT = tf.tensor(w.values, w.shape);
+    const shapes = () =>
+      originalBatchMatMul.mock.calls.map(([args]) => {
+        const { a, b } = args.inputs as tf.BatchMatMulInputs;
+        return `${a!.shape.join('x')}·${b!.shape.join('x')}`;
+      });
+    for (const expected of [`${n}x${k}·${k}x${m}`, `${m}x${k}·${k}x${n}`, `${m}x${k}·${k}x${n}`]) {
+      originalBatchMatMul.mockClear();
+      const tensors = tf.memory().numTensors;
+      const buffers = wasmBuffers();
+      const y = tf.matMul(xT, wT);
+      expect(y.shape).toEqual([m, n]);
+      expect(relativeError(y.dataSync(), cpu.values)).toBeLessThan(1e-5);
+      expect(shapes()).toEqual([expected]);
+      expect(tf.memory().numTensors).toBe(tensors + 1);
+      expect(wasmBuffers()).toBe(buffers + 1);
+      y.dispose();
+    }
+    // A weight that is not much larger than the batch's rows goes straight on first sight too.
+    originalBatchMatMul.mockClear();
+    const square = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));
+    expect(shapes()).toEqual(['64x64·64x64']);
+    tf.dispose([xT, wT, square]);
+  });
+
   it('frees every intermediate buffer', async () => {
     await tf.setBackend('wasm');
     for (const [transposeA, transposeB] of FLAGS) {
@@ -291,6 +309,13 @@ const POOL_CASES: PoolCase[] = [
     pad: 'same',
   },
   { name: 'numeric pad 1', x: [2, 10, 11, 3], filterSize: 3, strides: 2, pad: 1 },
+  {
+    name: '2x2/3 valid, inputs no window reads',
+    x: [2, 11, 10, 3],
+    filterSize: 2,
+    strides: 3,
+    pad: 'valid',
+  },
 ];
 
 /** Input values: ties (small integers after ReLU, so many all-zero windows) or all negative. */
