@@ -1,17 +1,24 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
-import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
-import { presetConfig, type PresetName } from '../core/model/config.js';
+import type { PresetName } from '../core/model/config.js';
+import { UserError } from '../core/util/errors.js';
+import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
+import { benchMemory } from './memory.js';
+import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
 import { benchRunList } from './store.js';
 import { benchRetrieval } from './retrieval.js';
-import type { BenchResult as Result } from './result.js';
+import { formatResult, type BenchResult as Result, type Comparison } from './result.js';
+import { createBenchModel } from './train-step.js';
 
 const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-cifar', batch: 128 },
   { preset: 'alexnet-paper', batch: 16 },
 ];
+
+const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency'] as const;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -19,7 +26,11 @@ function median(values: number[]): number {
 }
 
 /** Times `step` after one warm-up call, repeating until `minMs` has passed (at least `minReps` times). */
-async function time(step: () => Promise<void>, minReps: number, minMs: number): Promise<number> {
+async function time(
+  step: () => void | Promise<void>,
+  minReps: number,
+  minMs: number,
+): Promise<number> {
   await step();
   const times: number[] = [];
   const start = performance.now();
@@ -37,42 +48,11 @@ async function benchPreset(
   backend: string,
   quick: boolean,
 ): Promise<Result[]> {
-  const config = presetConfig(preset);
-  const model = buildAlexNet(config, { seed: 1 });
-  const logits = tapModel(model, 'fc8');
-  const x = tf.randomNormal([batch, config.inputSize, config.inputSize, 3], 0, 50, 'float32', 1);
-  const labels = tf.oneHot(
-    tf.randomUniform([batch], 0, config.classes, 'int32', 2) as tf.Tensor1D,
-    config.classes,
-  );
-  const optimizer = tf.train.momentum(0.001, 0.9);
+  const model = createBenchModel(preset, batch);
   const reps = quick ? 1 : 3;
   const minMs = quick ? 0 : 5_000;
-
-  const forwardMs = await time(
-    async () => {
-      const y = logits.predict(x) as tf.Tensor;
-      await y.data();
-      y.dispose();
-    },
-    reps,
-    minMs,
-  );
-  const trainMs = await time(
-    async () => {
-      const loss = optimizer.minimize(
-        () =>
-          tf.losses.softmaxCrossEntropy(labels, logits.apply(x, { training: true }) as tf.Tensor),
-        true,
-      );
-      await loss!.data();
-      loss!.dispose();
-    },
-    reps,
-    minMs,
-  );
-  tf.dispose([x, labels]);
-  optimizer.dispose();
+  const forwardMs = await time(() => model.forward(), reps, minMs);
+  const trainMs = await time(() => model.train(), reps, minMs);
   model.dispose();
   const result = (kind: string, ms: number): Result => ({
     name: `${kind} ${preset}`,
@@ -80,6 +60,7 @@ async function benchPreset(
     batch,
     imagesPerSec: Math.round((batch / (ms / 1000)) * 100) / 100,
     msPerBatch: Math.round(ms),
+    params: model.params,
   });
   return [result('forward', forwardMs), result('train', trainMs)];
 }
@@ -91,13 +72,22 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       preset: { type: 'string', multiple: true },
       only: { type: 'string', multiple: true },
+      reference: { type: 'string' },
     },
   });
+  for (const group of values.only ?? []) {
+    if (!(GROUPS as readonly string[]).includes(group))
+      throw new UserError(`unknown group '${group}' (choose ${GROUPS.join(', ')})`);
+  }
+  if (values.reference !== undefined && values.reference !== 'pytorch')
+    throw new UserError(`unknown reference '${values.reference}' (only pytorch)`);
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
+  const backend = selection.engine.backend;
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
+  const loadBefore = os.loadavg();
   const results: Result[] = [];
-  const wanted = (group: string) => !values.only || values.only.includes(group);
+  const wanted = (group: (typeof GROUPS)[number]) => !values.only || values.only.includes(group);
   if (wanted('store')) {
     process.stderr.write('benchmarking the run list…\n');
     results.push(...benchRunList());
@@ -108,24 +98,58 @@ async function main(): Promise<void> {
   }
   if (wanted('data')) {
     process.stderr.write('benchmarking import and the batch pipeline…\n');
-    results.push(...(await benchData(selection.engine.backend, values.quick)));
+    results.push(...(await benchData(backend, values.quick)));
   }
+  const modelResults: Result[] = [];
   for (const { preset, batch } of CASES) {
     if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
     process.stderr.write(`benchmarking ${preset} at batch ${batch}…\n`);
-    results.push(...(await benchPreset(preset, batch, selection.engine.backend, values.quick)));
+    modelResults.push(...(await benchPreset(preset, batch, backend, values.quick)));
   }
-  process.stderr.write(
-    '\n' +
-      results
-        .map(
-          (r) =>
-            `${r.name.padEnd(56)} ${r.backend.padEnd(14)} ${r.imagesPerSec ? `batch ${String(r.batch).padStart(5)} ${r.imagesPerSec.toFixed(1).padStart(8)} img/s ${String(r.msPerBatch).padStart(6)} ms/batch` : `${String(r.msPerBatch).padStart(36)} ms`}${r.waitPercent === undefined ? '' : `  waiting ${r.waitPercent}%`}`,
-        )
-        .join('\n') +
-      '\n',
-  );
-  process.stdout.write(JSON.stringify({ results }, null, 2) + '\n');
+  results.push(...modelResults);
+  if (wanted('memory')) {
+    process.stderr.write('benchmarking peak memory of training alexnet-paper at batch 32…\n');
+    results.push(await benchMemory(backend, values.quick));
+  }
+  if (wanted('concurrency')) {
+    process.stderr.write('benchmarking one and two concurrent alexnet-cifar training jobs…\n');
+    results.push(...(await benchConcurrency(backend, values.quick)));
+  }
+
+  let comparisons: Comparison[] | undefined;
+  if (values.reference === 'pytorch') {
+    const cases = CASES.filter(({ preset }) =>
+      modelResults.some((r) => r.name === `train ${preset}`),
+    ).map(({ preset, batch }) => ({
+      preset,
+      batches: [batch],
+      params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
+    }));
+    if (cases.length === 0) {
+      process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
+    }
+    const reference = cases.length ? await benchPytorch(cases, values.quick) : [];
+    results.push(...reference);
+    comparisons = compareWithReference(modelResults, reference);
+  }
+
+  process.stderr.write('\n' + results.map(formatResult).join('\n') + '\n');
+  if (comparisons?.length) {
+    process.stderr.write('\n' + formatComparison(comparisons) + '\n');
+  }
+  const machine = {
+    cpus: os.availableParallelism(),
+    // 1-minute load averages before and after: the machine may be shared.
+    loadAverage: [loadBefore[0], os.loadavg()[0]].map((l) => Math.round(l! * 100) / 100),
+  };
+  process.stdout.write(JSON.stringify({ machine, results, comparisons }, null, 2) + '\n');
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  // A mistyped flag deserves one line, not a stack trace.
+  if (!(err instanceof UserError)) throw err;
+  process.stderr.write(`bench: ${err.message}\n`);
+  process.exitCode = 2;
+}

@@ -1,6 +1,7 @@
 /** One benchmark figure. */
 export interface BenchResult {
   name: string;
+  /** Engine: a tfjs backend, `pytorch <version>`, or the component measured (sharp, sqlite…). */
   backend: string;
   batch: number;
   imagesPerSec: number;
@@ -10,4 +11,48 @@ export interface BenchResult {
   waitPercent?: number;
   /** Share of the exact top-k an approximate search found (e.g. recall@10 of a float16 index). */
   recall?: number;
+  /** CPU threads the engine was allowed (PyTorch reference figures). */
+  threads?: number;
+  /** Parameters of the network measured. */
+  params?: number;
+  /** Peak resident set size of the process that ran the case alone, in MB. */
+  peakRssMB?: number;
+  /** tf.memory() once training is steady: bytes and count of live tensors. */
+  tensorBytes?: number;
+  tensors?: number;
+  /** Training jobs running at once, each in its own process; imagesPerSec is their sum. */
+  jobs?: number;
+  /** Aggregate images/s of the concurrent jobs ÷ one job alone (2 is perfect on 2 cores). */
+  scaling?: number;
+}
+
+/** Our figure against PyTorch's for one network, batch and kind of pass. */
+export interface Comparison {
+  kind: 'train' | 'forward';
+  preset: string;
+  batch: number;
+  oursImagesPerSec: number;
+  /** PyTorch with one thread, like our single-threaded wasm engine. */
+  referenceImagesPerSec: number;
+  /** ours ÷ PyTorch one thread. */
+  ratio: number;
+  referenceAllThreads?: number;
+  referenceAllThreadsImagesPerSec?: number;
+}
+
+/** One line of the stderr summary table. */
+export function formatResult(r: BenchResult): string {
+  const rate = r.imagesPerSec
+    ? `batch ${String(r.batch).padStart(5)} ${r.imagesPerSec.toFixed(1).padStart(8)} img/s ${String(r.msPerBatch).padStart(6)} ms/batch`
+    : `${String(r.msPerBatch).padStart(36)} ms`;
+  const extras = [
+    r.threads === undefined ? '' : `${r.threads} thread${r.threads === 1 ? '' : 's'}`,
+    r.waitPercent === undefined ? '' : `waiting ${r.waitPercent}%`,
+    r.peakRssMB === undefined ? '' : `peak RSS ${Math.round(r.peakRssMB)} MB`,
+    r.tensorBytes === undefined
+      ? ''
+      : `${r.tensors} tensors, ${Math.round(r.tensorBytes / 2 ** 20)} MB`,
+    r.scaling === undefined ? '' : `${r.scaling.toFixed(2)}× one job`,
+  ].filter(Boolean);
+  return `${r.name.padEnd(56)} ${r.backend.padEnd(18)} ${rate}${extras.map((e) => `  ${e}`).join('')}`;
 }

@@ -106,11 +106,7 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
   seedrandom(`${config.seed}:${state.epoch}`, { global: true });
 
   const logits = tapModel(model, 'fc8');
-  const params: Param[] = model.trainableWeights.map((w) => ({
-    name: w.name,
-    variable: w.read() as tf.Variable,
-    isBias: w.name.endsWith('/bias'),
-  }));
+  const params = trainableParams(model);
   const optimizer = new Optimizer(config.optim, params);
   if (optimizerState) {
     optimizer.restore(optimizerState.steps, optimizerState.tensors);
@@ -320,7 +316,20 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
 }
 
 /** One SGD step on a batch; returns the batch loss and the number of top-1 mistakes. */
-function trainStep(
+/** The model's trainable weights as the optimizer sees them (biases marked for caffeBias). */
+export function trainableParams(model: tfl.LayersModel): Param[] {
+  return model.trainableWeights.map((w) => ({
+    name: w.name,
+    variable: w.read() as tf.Variable,
+    isBias: w.name.endsWith('/bias'),
+  }));
+}
+
+/**
+ * One SGD step on a batch: `x` is [n, crop, crop, 3] pixels, `labels` n class indices. Returns
+ * the batch loss and how many it got wrong; a non-finite loss skips the update.
+ */
+export function trainStep(
   logits: tfl.LayersModel,
   optimizer: Optimizer,
   params: Param[],

@@ -1,0 +1,35 @@
+import { runTrainingChildren } from './child-jobs.js';
+import type { BenchResult } from './result.js';
+
+const PRESET = 'alexnet-paper';
+const BATCH = 32;
+
+/**
+ * Peak memory of training the paper's network at batch 32: measured in a child process of its
+ * own, so the figure is that job's alone (the bench's parent has built other models). Reports
+ * the child's peak RSS and the live tensors once training is steady (weights plus momentum).
+ */
+export async function benchMemory(backend: string, quick: boolean): Promise<BenchResult> {
+  const [report] = await runTrainingChildren(1, {
+    backend,
+    preset: PRESET,
+    batch: BATCH,
+    steps: quick ? 2 : 3,
+  });
+  const r = report!;
+  const first = r.tensors[0]!;
+  const last = r.tensors.at(-1)!;
+  if (first !== last) {
+    process.stderr.write(`warning: live tensors went from ${first} to ${last} while training\n`);
+  }
+  return {
+    name: `memory: train ${PRESET} (own process)`,
+    backend,
+    batch: BATCH,
+    imagesPerSec: Math.round(r.imagesPerSec * 100) / 100,
+    msPerBatch: Math.round(r.msPerStep),
+    peakRssMB: Math.round(r.peakRssMB),
+    tensorBytes: r.tensorBytes,
+    tensors: last,
+  };
+}

@@ -1,0 +1,189 @@
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { presetConfig, type PresetName } from '../core/model/config.js';
+import type { BenchResult, Comparison } from './result.js';
+
+const SCRIPT = path.resolve(import.meta.dirname, '../../bench/reference_pytorch.py');
+
+export const INSTALL_HINT =
+  'PyTorch is not installed for python3: `apt-get install -y python3-torch` (Debian/Ubuntu) or `pip install torch`; set PYTHON to pick an interpreter';
+
+/** A preset, its batch sizes, and the parameter count our build of it has. */
+export interface ReferenceCase {
+  preset: PresetName;
+  batches: number[];
+  params: number;
+}
+
+/** One JSON line of reference_pytorch.py. */
+type ReferenceLine =
+  | { kind: 'model'; preset: string; params: number; torch: string }
+  | {
+      kind: 'train' | 'forward';
+      preset: string;
+      batch: number;
+      threads: number;
+      imagesPerSec: number;
+      msPerBatch: number;
+    };
+
+/**
+ * The first interpreter that can import torch: $PYTHON, then python3 on the PATH, then the
+ * system /usr/bin/python3 (where Debian's python3-torch lives even when a pyenv or venv
+ * python3 comes first on the PATH); otherwise why none can.
+ */
+export function findTorchPython(): { python: string; torch: string } | { missing: string } {
+  const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string =>
+    Boolean(c),
+  );
+  let found = false;
+  for (const python of [...new Set(candidates)]) {
+    const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
+    });
+    if (probe.error) continue;
+    found = true;
+    if (probe.status === 0) return { python, torch: probe.stdout.trim() };
+  }
+  return { missing: found ? INSTALL_HINT : `no python3 found; ${INSTALL_HINT}` };
+}
+
+/**
+ * Times the same networks in PyTorch on the CPU with one thread and, where the machine has
+ * more, with all of them. The script fails if its parameter count differs from ours, so the
+ * two sides are known to build the same layers. Returns the figures as bench results, or an
+ * empty list after one line on stderr saying how to install PyTorch.
+ */
+export async function benchPytorch(cases: ReferenceCase[], quick: boolean): Promise<BenchResult[]> {
+  const found = findTorchPython();
+  if ('missing' in found) {
+    process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
+    return [];
+  }
+  const cpus = os.availableParallelism();
+  const threads = cpus > 1 ? [1, cpus] : [1];
+  const results: BenchResult[] = [];
+  for (const c of cases) {
+    process.stderr.write(
+      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${threads.join(' and ')} thread(s)…\n`,
+    );
+    const args = [
+      SCRIPT,
+      '--config',
+      JSON.stringify(presetConfig(c.preset)),
+      '--batch',
+      ...c.batches.map(String),
+      '--threads',
+      ...threads.map(String),
+      '--expect-params',
+      String(c.params),
+      ...(quick ? ['--min-seconds', '0', '--min-reps', '1', '--warmup', '1'] : []),
+    ];
+    for (const line of await runScript(found.python, args)) {
+      if (line.kind === 'model') {
+        process.stderr.write(`  parameters: ours ${c.params}, PyTorch ${line.params}\n`);
+        continue;
+      }
+      results.push({
+        name: `${line.kind} ${line.preset}`,
+        backend: `pytorch ${found.torch}`,
+        batch: line.batch,
+        threads: line.threads,
+        imagesPerSec: line.imagesPerSec,
+        msPerBatch: line.msPerBatch,
+        params: c.params,
+      });
+    }
+  }
+  return results;
+}
+
+/** Runs the script and parses its JSON lines; its stderr goes to ours. */
+function runScript(python: string, args: string[]): Promise<ReferenceLine[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`${path.basename(SCRIPT)} exited with code ${code}`));
+        return;
+      }
+      const lines = out.split('\n').filter((l) => l.trim());
+      resolve(lines.map((l) => JSON.parse(l) as ReferenceLine));
+    });
+  });
+}
+
+/**
+ * Pairs our results with PyTorch's for the same kind, preset and batch: ratio = ours ÷ PyTorch
+ * with one thread (above 1 means we are faster). Rows without a reference figure are left out.
+ */
+export function compareWithReference(ours: BenchResult[], reference: BenchResult[]): Comparison[] {
+  const rows: Comparison[] = [];
+  for (const r of ours) {
+    const [kind, preset] = r.name.split(' ');
+    if ((kind !== 'train' && kind !== 'forward') || !preset) continue;
+    const same = reference.filter((p) => p.name === r.name && p.batch === r.batch);
+    const single = same.find((p) => p.threads === 1);
+    if (!single) continue;
+    const all = same.filter((p) => (p.threads ?? 1) > 1).at(-1);
+    rows.push({
+      kind,
+      preset,
+      batch: r.batch,
+      oursImagesPerSec: r.imagesPerSec,
+      referenceImagesPerSec: single.imagesPerSec,
+      ratio: Math.round((r.imagesPerSec / single.imagesPerSec) * 100) / 100,
+      ...(all
+        ? {
+            referenceAllThreads: all.threads!,
+            referenceAllThreadsImagesPerSec: all.imagesPerSec,
+          }
+        : {}),
+    });
+  }
+  return rows;
+}
+
+/** The comparison as a plain-text table, training rows first. */
+export function formatComparison(rows: Comparison[]): string {
+  const head = ['', 'preset', 'batch', 'ours img/s', 'PyTorch 1 thread', 'ours ÷ PyTorch'];
+  const withAll = rows.some((r) => r.referenceAllThreads !== undefined);
+  if (withAll) head.push('PyTorch all threads');
+  const body = ['train', 'forward'].flatMap((kind) =>
+    rows
+      .filter((r) => r.kind === kind)
+      .map((r) => {
+        const cells = [
+          kind,
+          r.preset,
+          String(r.batch),
+          r.oursImagesPerSec.toFixed(1),
+          r.referenceImagesPerSec.toFixed(1),
+          `${r.ratio.toFixed(2)}×`,
+        ];
+        if (withAll) {
+          cells.push(
+            r.referenceAllThreads === undefined
+              ? '—'
+              : `${r.referenceAllThreadsImagesPerSec!.toFixed(1)} (${r.referenceAllThreads})`,
+          );
+        }
+        return cells;
+      }),
+  );
+  const table = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  // Numbers right-aligned, names left-aligned.
+  return table
+    .map((row) =>
+      row
+        .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
+import { presetConfig, type PresetName } from '../core/model/config.js';
+import { defaultRunConfig } from '../core/train/config.js';
+import { Optimizer } from '../core/train/optimizer.js';
+import { trainableParams, trainStep } from '../core/train/trainer.js';
+
+/** A model with random inputs and labels, stepped the way the trainer steps a run. */
+export interface BenchModel {
+  /** Parameters of the whole network (model.countParams()). */
+  params: number;
+  /** One SGD step on the batch: forward, backward, the paper's momentum and weight decay. */
+  train(): void;
+  /** Logits of the batch, read back to the CPU (inference mode, no dropout). */
+  forward(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Builds a preset's network with random data, batch `batch`, trained by the trainer's own step
+ * (core/train/trainer.ts trainStep) and Optimizer with the default settings (momentum 0.9,
+ * weight decay 5e-4).
+ */
+export function createBenchModel(preset: PresetName, batch: number): BenchModel {
+  const config = presetConfig(preset);
+  const model = buildAlexNet(config, { seed: 1 });
+  const logits = tapModel(model, 'fc8');
+  const params = trainableParams(model);
+  const optim = defaultRunConfig(config).optim;
+  const optimizer = new Optimizer(optim, params);
+  // A small rate keeps random labels from driving the weights to infinity over many steps.
+  const lr = optim.lr / 10;
+  const shape: [number, number, number, number] = [batch, config.inputSize, config.inputSize, 3];
+  const pixels = tf.tidy(
+    () => tf.randomNormal(shape, 0, 50, 'float32', 1).dataSync() as Float32Array,
+  );
+  const labels = Array.from({ length: batch }, (_, i) => (i * 7919) % config.classes);
+  // Made on the first forward pass, so a training-only process holds just weights and momentum.
+  let x: tf.Tensor4D | null = null;
+
+  return {
+    params: model.countParams(),
+    train() {
+      trainStep(
+        logits,
+        optimizer,
+        params,
+        pixels,
+        labels,
+        batch,
+        config.inputSize,
+        config.classes,
+        lr,
+      );
+    },
+    async forward() {
+      x ??= tf.tensor4d(pixels, shape);
+      const y = logits.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+    },
+    dispose() {
+      x?.dispose();
+      optimizer.dispose();
+      model.dispose();
+    },
+  };
+}

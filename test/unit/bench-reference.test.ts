@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { compareWithReference, formatComparison } from '../../bench/reference.js';
+import { formatResult, type BenchResult } from '../../bench/result.js';
+
+const ours = (name: string, batch: number, imagesPerSec: number): BenchResult => ({
+  name,
+  backend: 'wasm',
+  batch,
+  imagesPerSec,
+  msPerBatch: Math.round((batch / imagesPerSec) * 1000),
+});
+
+const torch = (name: string, batch: number, imagesPerSec: number, threads: number) => ({
+  ...ours(name, batch, imagesPerSec),
+  backend: 'pytorch 1.13.0',
+  threads,
+});
+
+describe('the PyTorch comparison', () => {
+  it('pairs results by kind, preset and batch, ratio = ours ÷ PyTorch with one thread', () => {
+    const rows = compareWithReference(
+      [
+        ours('train alexnet-cifar', 128, 80),
+        ours('forward alexnet-cifar', 128, 300),
+        ours('train alexnet-paper', 16, 4),
+        ours('import cifar10-small (32×32 JPEG)', 1, 1500),
+      ],
+      [
+        torch('train alexnet-cifar', 128, 160, 1),
+        torch('train alexnet-cifar', 128, 250, 2),
+        torch('forward alexnet-cifar', 128, 400, 1),
+        // Another batch size is not the same case.
+        torch('train alexnet-paper', 32, 5, 1),
+      ],
+    );
+    expect(rows).toEqual([
+      {
+        kind: 'train',
+        preset: 'alexnet-cifar',
+        batch: 128,
+        oursImagesPerSec: 80,
+        referenceImagesPerSec: 160,
+        ratio: 0.5,
+        referenceAllThreads: 2,
+        referenceAllThreadsImagesPerSec: 250,
+      },
+      {
+        kind: 'forward',
+        preset: 'alexnet-cifar',
+        batch: 128,
+        oursImagesPerSec: 300,
+        referenceImagesPerSec: 400,
+        ratio: 0.75,
+      },
+    ]);
+  });
+
+  it('prints training rows first, numbers right-aligned, a dash where one thread was all', () => {
+    const rows = compareWithReference(
+      [ours('forward alexnet-paper', 16, 15.04), ours('train alexnet-paper', 16, 3.9)],
+      [
+        torch('forward alexnet-paper', 16, 13.6, 1),
+        torch('train alexnet-paper', 16, 4.7, 1),
+        torch('train alexnet-paper', 16, 6.2, 2),
+      ],
+    );
+    expect(formatComparison(rows).split('\n')).toEqual([
+      '         preset         batch  ours img/s  PyTorch 1 thread  ours ÷ PyTorch  PyTorch all threads',
+      'train    alexnet-paper     16         3.9               4.7           0.83×              6.2 (2)',
+      'forward  alexnet-paper     16        15.0              13.6           1.11×                    —',
+    ]);
+  });
+
+  it('shows memory, thread and scaling figures in the summary line', () => {
+    const line = formatResult({
+      ...ours('train alexnet-cifar, 2 jobs at once (sum)', 128, 150),
+      jobs: 2,
+      scaling: 1.9,
+      peakRssMB: 2900,
+      tensorBytes: 484 * 2 ** 20,
+      tensors: 33,
+      threads: 1,
+    });
+    expect(line).toContain('150.0 img/s');
+    expect(line).toContain('1 thread  peak RSS 2900 MB  33 tensors, 484 MB  1.90× one job');
+  });
+});
