@@ -25,11 +25,12 @@ const TINY = [
   ...[1, 2, 3, 4, 5].map((i) => `conv${i}.filters=8`),
 ];
 
+/** Processes this test process has started that are still alive (ps itself aside). */
 const children = () => {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    return execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
       .split('\n')
-      .filter((l) => l.trim() !== '' && Number(l) !== process.pid).length;
+      .filter((name) => name.trim() !== '' && name.trim() !== 'ps').length;
   } catch {
     return 0; // ps exits 1 when it lists nothing
   }
