@@ -55,6 +55,12 @@ export function createHostService(options: HostServiceOptions): HostService {
   const killers = new Set<() => void>();
   let closing: Promise<void> | null = null;
   let engine: Promise<EngineProbe> | null = null;
+  /** The engine a job would run on, worked out once (a failed probe is tried again). */
+  const probeEngine = () =>
+    (engine ??= probeBackends(backend).catch((err: unknown) => {
+      engine = null;
+      throw err;
+    }));
 
   const onMessage = guarded('a worker message', (runId: number, m: WorkerMessage) => {
     switch (m.type) {
@@ -93,7 +99,9 @@ export function createHostService(options: HostServiceOptions): HostService {
   });
 
   const ready = (async () => {
-    const concurrency = options.concurrency ?? (await defaultConcurrency(detectGpus));
+    const concurrency =
+      options.concurrency ??
+      (await defaultConcurrency(detectGpus, async () => (await probeEngine()).backend));
     const scheduler = new Scheduler(wb, options.jobHost, {
       concurrency,
       backend,
@@ -126,10 +134,7 @@ export function createHostService(options: HostServiceOptions): HostService {
         version: packageVersion(),
         home: wb.paths.home,
         host: options.kind,
-        engine: await (engine ??= probeBackends(backend).catch((err: unknown) => {
-          engine = null;
-          throw err;
-        })),
+        engine: await probeEngine(),
         concurrency,
         canPickFolder: Boolean(options.pickFolder),
         empty: !wb.db

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { BackendChoice } from '../engine/backends.js';
 import { finishRun, getRun, type RunStatus } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
@@ -122,8 +123,18 @@ export class Scheduler {
   }
 }
 
-/** One job per GPU, or one on a CPU-only machine (a wasm job keeps one core busy). */
-export async function defaultConcurrency(detect: () => Promise<unknown[] | null>): Promise<number> {
-  const gpus = await detect();
-  return Math.max(1, gpus?.length ?? 0);
+/**
+ * Jobs at once: one per GPU; without one, one per core when the engine is single-threaded in
+ * Node (wasm, cpu), since each such job keeps exactly one core busy; otherwise one, since
+ * libtensorflow spreads a single job over every core already.
+ */
+export async function defaultConcurrency(
+  detect: () => Promise<unknown[] | null>,
+  engine: () => Promise<string>,
+  cores: number = os.availableParallelism(),
+): Promise<number> {
+  const gpus = (await detect())?.length ?? 0;
+  if (gpus > 0) return gpus;
+  const backend = await engine().catch(() => 'unknown');
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, cores) : 1;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Scheduler } from '../../core/jobs/scheduler.js';
+import { defaultConcurrency, Scheduler } from '../../core/jobs/scheduler.js';
 import { insertDataset } from '../../core/store/datasets.js';
 import { getRun, insertRun } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
@@ -119,5 +119,23 @@ describe('Scheduler', () => {
     } finally {
       again.close();
     }
+  });
+});
+
+describe('default concurrency', () => {
+  const gpus = (n: number) => async () => (n === 0 ? null : Array.from({ length: n }));
+  const engine = (name: string) => async () => name;
+
+  it('runs one job per GPU', async () => {
+    expect(await defaultConcurrency(gpus(2), engine('tensorflow-gpu'), 16)).toBe(2);
+  });
+
+  it('runs one single-threaded wasm job per core, but one multi-threaded libtensorflow job', async () => {
+    expect(await defaultConcurrency(gpus(0), engine('wasm'), 2)).toBe(2);
+    expect(await defaultConcurrency(gpus(0), engine('cpu'), 8)).toBe(8);
+    expect(await defaultConcurrency(gpus(0), engine('tensorflow'), 8)).toBe(1);
+    expect(await defaultConcurrency(gpus(0), () => Promise.reject(new Error('no engine')), 8)).toBe(
+      1,
+    );
   });
 });
