@@ -14,30 +14,12 @@ import { ApiError } from '../../renderer/src/api/client';
 import { MAX_QUERY_FILE_BYTES } from '../../renderer/src/lib/retrieval-query';
 import { useRetrievalStore } from '../../renderer/src/stores/retrieval';
 import { installFakeClient, type FakeClient } from './fake-client';
+import { fakeRun } from './runs-fixtures';
 
 const DATASET = 4;
 
-function summary(id: number, retrieval: Record<string, number> = {}): RunSummary {
-  return {
-    id,
-    name: `run-${id}`,
-    experiment: 'default',
-    dataset: 'cifar',
-    preset: 'alexnet-cifar',
-    status: 'completed',
-    params: { lr: 0.01, batchSize: 128, epochs: 10 },
-    metrics: { val_top1_error: 0.4, val_top5_error: 0.1 },
-    epochsDone: 10,
-    epochsTotal: 10,
-    createdAt: '2024-03-01T10:00:00Z',
-    startedAt: '2024-03-01T10:00:00Z',
-    endedAt: '2024-03-01T11:00:00Z',
-    durationSec: 3600,
-    backend: 'wasm',
-    retrieval,
-    tags: {},
-  };
-}
+const summary = (id: number, retrieval: Record<string, number> = {}): RunSummary =>
+  fakeRun(id, { dataset: 'cifar', retrieval });
 
 function detail(id: number): RunDetail {
   // Only the fields the retrieval screen reads; the rest of a run does not matter here.

@@ -7,6 +7,7 @@ import type {
 } from '../../core/api/contract';
 import type { RunStatus } from '../../core/store/runs';
 import { presetRunConfig } from '../../core/train/config';
+import { fakeRun } from './runs-fixtures';
 
 /** A run as getRun answers for it. */
 export function runDetail(id: number, status: RunStatus = 'running'): RunDetail {
@@ -93,13 +94,8 @@ export function evaluation(
 }
 
 export function summary(id: number): RunSummary {
-  return {
-    id,
-    name: `run-${id}`,
+  return fakeRun(id, {
     experiment: 'cifar-baseline',
-    dataset: 'cifar10-small',
-    preset: 'alexnet-cifar',
-    status: 'completed',
     params: { lr: 0.01, batchSize: 128, epochs: 10 },
     metrics: { val_top1_error: 0.4, val_top5_error: 0.1 },
     epochsDone: 10,
@@ -108,10 +104,7 @@ export function summary(id: number): RunSummary {
     startedAt: null,
     endedAt: null,
     durationSec: null,
-    backend: 'wasm',
-    retrieval: {},
-    tags: {},
-  };
+  });
 }
 
 /** compareRuns' answer: `optim.lr` differs by run, `batchSize` is shared. */
