@@ -198,9 +198,12 @@ function cifarCandidates(source: string) {
   return {
     candidates,
     skipped,
-    fingerprint: fingerprintFiles(source, [
-      ...new Set(records.map((r) => r.source.split('#')[0]!)),
-    ]),
+    fingerprint: fingerprintFiles(
+      [...new Set(records.map((r) => r.source.split('#')[0]!))].map((rel) => ({
+        rel,
+        size: sizeOf(path.join(source, rel)),
+      })),
+    ),
   };
 }
 
@@ -216,25 +219,26 @@ function folderCandidates(
     split: file.split ?? 'train',
   }));
   const fingerprint = fingerprintFiles(
-    source,
-    scan.files.map((f) => path.relative(source, f.path)),
+    scan.files.map((f) => ({ rel: path.relative(source, f.path), size: f.size })),
   );
   return { candidates, skipped: [...scan.skipped], fingerprint };
 }
 
 /** sha256 over the sorted (relative path, size) list: changes when files are added, removed or rewritten. */
-function fingerprintFiles(root: string, relPaths: string[]): string {
+function fingerprintFiles(files: { rel: string; size: number }[]): string {
   const hash = createHash('sha256');
-  for (const rel of [...relPaths].sort()) {
-    let size = -1;
-    try {
-      size = statSync(path.join(root, rel)).size;
-    } catch {
-      // vanished since the scan; still part of the list
-    }
-    hash.update(`${rel}\t${size}\n`);
-  }
+  const sorted = [...files].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  for (const { rel, size } of sorted) hash.update(`${rel}\t${size}\n`);
   return hash.digest('hex');
+}
+
+/** A file's size, or -1 when it vanished since it was listed (it still counts in the list). */
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** How many images' headers are read to choose the cache size. */

@@ -15,6 +15,8 @@ export interface ScannedFile {
   className: string;
   /** Only for split-folders: 'val' for files under val/ (or test/ when there is no val/). */
   split?: Split;
+  /** Bytes, as the scan saw them (for the import's fingerprint). */
+  size: number;
 }
 
 /** Where an image's class comes from: its class folder, or its file name (`cat_012.jpg` → cat). */
@@ -174,9 +176,8 @@ class Scan {
         return this.skip(full, SKIP_REASONS.unreadable, describeFsError(err));
       }
       const label = typeof className === 'string' ? className : className(name);
-      this.files.push(
-        split ? { path: full, className: label, split } : { path: full, className: label },
-      );
+      const file = { path: full, className: label, size: stat.size };
+      this.files.push(split ? { ...file, split } : file);
     });
   }
 

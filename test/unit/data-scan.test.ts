@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSquare } from '../../core/data/decode.js';
@@ -86,7 +86,11 @@ describe('scanFolders and probe on bad inputs', () => {
       ...made.expectedSkips
         .filter((s) => s.stage !== 'scan')
         .map((s) => ({ path: s.path, className: path.relative(root, s.path).split(path.sep)[0] })),
-    ].map(({ path: file, className }) => ({ path: file, className: className ?? '' }));
+    ].map(({ path: file, className }) => ({
+      path: file,
+      className: className ?? '',
+      size: statSync(file).size,
+    }));
     expect(scan.files).toEqual(
       [...candidates].sort(
         (a, b) => compareCodePoints(a.className, b.className) || compareCodePoints(a.path, b.path),
