@@ -2,11 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requireRun, startIndexBuild } from '../jobs/launch.js';
-import { datasetImageFeatures, fileFeatures, nearestImages } from '../retrieval/query.js';
+import { fileFeatures, nearestImages, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
-import { readIndexIds } from '../retrieval/retrieval-eval.js';
 import { datasetImagePng } from './resources.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { ServiceContext } from './context.js';
@@ -15,17 +14,12 @@ import type { Handlers } from './dispatch.js';
 
 const MAX_QUERY_BYTES = 20 * 1024 * 1024;
 
-/** Decodes a query file into a temporary folder of its own; returns it and its path. */
-function writeQueryFile(name: string, base64: string): { dir: string; file: string } {
+/** A dropped file's bytes, checked for size. */
+function decodeQuery(name: string, base64: string): Buffer {
   const bytes = Buffer.from(base64, 'base64');
   if (bytes.length === 0) throw new UserError(`${name} is empty (or not base64)`);
   if (bytes.length > MAX_QUERY_BYTES) throw new UserError(`${name} is larger than 20 MB`);
-  // Only a plain extension survives from the given name, so it cannot steer the path.
-  const ext = /\.[a-z0-9]{1,5}$/i.exec(name)?.[0] ?? '';
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
-  const file = path.join(dir, `query${ext}`);
-  writeFileSync(file, bytes);
-  return { dir, file };
+  return bytes;
 }
 
 /** Retrieval methods: a run's feature indexes, building one in a worker, and searching one. */
@@ -33,35 +27,43 @@ export function retrievalApi(ctx: ServiceContext) {
   const { db } = ctx.wb;
   const building = new Set<string>();
 
-  /** A file's features, computed in a worker from the gallery's checkpoint. */
-  const embed = (run: RunRow, gallery: FeatureIndexRow, file: string) =>
-    ctx.track(
-      fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery.checkpoint, file, ctx.backend),
-    );
+  /**
+   * Features of image bytes, computed in a worker from the gallery's checkpoint: written to a
+   * temporary folder of their own, named `name` in any error, and removed afterwards.
+   */
+  async function embedBytes(
+    run: RunRow,
+    gallery: FeatureIndexRow,
+    bytes: Uint8Array,
+    name: string,
+  ) {
+    // Only a plain extension survives from the given name, so it cannot steer the path.
+    const ext = /\.[a-z0-9]{1,5}$/i.exec(name)?.[0] ?? '';
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
+    const file = path.join(dir, `query${ext}`);
+    try {
+      writeFileSync(file, bytes);
+      return await ctx.track(
+        fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery.checkpoint, file, ctx.backend),
+      );
+    } catch (err) {
+      if (err instanceof UserError) throw new UserError(err.message.replaceAll(file, name));
+      throw err;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 
   /**
    * A dataset image's features: stored in one of the run's indexes, or else computed from its
    * cached pixels (a val image queried against a train gallery, as in the paper's Figure 4).
    */
   async function imageFeatures(run: RunRow, gallery: FeatureIndexRow, idx: number) {
-    if (findIndexHolding(run, gallery, idx)) return datasetImageFeatures(ctx.wb, run, gallery, idx);
+    const stored = storedImageFeatures(ctx.wb, run, gallery, idx);
+    if (stored) return stored;
     const image = await datasetImagePng(ctx.wb, run.datasetId!, idx);
     if (!image) throw new NotFoundError(`image ${idx} is not in the index's dataset`);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
-    try {
-      const file = path.join(dir, 'query.png');
-      writeFileSync(file, image.body);
-      return await embed(run, gallery, file);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  /** Whether any of the run's indexes at the gallery's checkpoint stores the image's features. */
-  function findIndexHolding(run: RunRow, gallery: FeatureIndexRow, idx: number): boolean {
-    return runIndexes(db, run.id).some(
-      (row) => row.checkpoint === gallery.checkpoint && readIndexIds(row.idsPath).includes(idx),
-    );
+    return embedBytes(run, gallery, image.body, `dataset image ${idx}.png`);
   }
 
   const handlers: Pick<Handlers, 'listIndexes' | 'buildIndex' | 'search'> = {
@@ -122,17 +124,12 @@ export function retrievalApi(ctx: ServiceContext) {
         features = await imageFeatures(run, gallery, image.idx);
         ({ label, idx: imageIdx } = image);
       } else {
-        const { dir, file } = writeQueryFile(query.name, query.base64);
-        try {
-          features = await embed(run, gallery, file);
-        } catch (err) {
-          // Name the file as the user knows it, not by its temporary copy.
-          if (err instanceof UserError)
-            throw new UserError(err.message.replaceAll(file, query.name));
-          throw err;
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        features = await embedBytes(
+          run,
+          gallery,
+          decodeQuery(query.name, query.base64),
+          query.name,
+        );
       }
       const hits = nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
       const classes = datasetClasses(db, run.datasetId).map((c) => c.name);

@@ -37,6 +37,25 @@ export function requireIndex(
   return row;
 }
 
+/**
+ * The stored feature row of a dataset image, from whichever of the run's indexes at the
+ * gallery's checkpoint holds it; null when none does.
+ */
+export function storedImageFeatures(
+  wb: Workbench,
+  run: RunRow,
+  gallery: FeatureIndexRow,
+  imageId: number,
+): Float32Array | null {
+  for (const split of ['train', 'val', 'all'] as const) {
+    const row = findIndex(wb.db, run.id, split, gallery.checkpoint);
+    if (!row) continue;
+    const at = readIndexIds(row.idsPath).indexOf(imageId);
+    if (at >= 0) return readRows(row.path, at, 1);
+  }
+  return null;
+}
+
 /** The stored feature row of a dataset image, from whichever of the run's indexes holds it. */
 export function datasetImageFeatures(
   wb: Workbench,
@@ -44,12 +63,8 @@ export function datasetImageFeatures(
   gallery: FeatureIndexRow,
   imageId: number,
 ): Float32Array {
-  for (const split of ['train', 'val', 'all'] as const) {
-    const row = findIndex(wb.db, run.id, split, gallery.checkpoint);
-    if (!row) continue;
-    const at = readIndexIds(row.idsPath).indexOf(imageId);
-    if (at >= 0) return readRows(row.path, at, 1);
-  }
+  const stored = storedImageFeatures(wb, run, gallery, imageId);
+  if (stored) return stored;
   if (run.datasetId === null || !datasetImages(wb.db, run.datasetId).some((i) => i.idx === imageId))
     throw new NotFoundError(`dataset image ${imageId} does not exist`);
   throw new UserError(
