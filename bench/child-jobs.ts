@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { compiledModulePath } from '../core/util/module-path.js';
-import type { PresetName } from '../core/model/config.js';
+import type { PresetName } from '../core/schema/model-config.js';
 
 /** What a benchmark child trains: a preset at a batch size for `steps` timed steps. */
 export interface ChildSpec {

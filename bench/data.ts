@@ -6,7 +6,7 @@ import { BatchLoader, epochPlan } from '../core/data/batches.js';
 import { importDataset } from '../core/data/import.js';
 import type { TransformSpec } from '../core/data/transform.js';
 import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
-import { presetConfig } from '../core/model/config.js';
+import { presetConfig } from '../core/schema/model-config.js';
 import { openWorkbench } from '../core/store/workbench.js';
 import { datasetImages } from '../core/store/datasets.js';
 import type { BenchResult } from './result.js';

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
-import type { PresetName } from '../core/model/config.js';
+import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
 import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { presetConfig, type PresetName } from '../core/model/config.js';
+import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import type { BenchResult, Comparison } from './result.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../bench/reference_pytorch.py');

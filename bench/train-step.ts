@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
-import { presetConfig, type PresetName } from '../core/model/config.js';
-import { defaultRunConfig } from '../core/train/config.js';
+import { presetConfig, type PresetName } from '../core/schema/model-config.js';
+import { defaultRunConfig } from '../core/schema/run-config.js';
 import { Optimizer } from '../core/train/optimizer.js';
 import { trainableParams, trainStep } from '../core/train/trainer.js';
 

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Skipped } from '../data/skip-reasons.js';
+import type { Skipped } from '../schema/skip-reasons.js';
 import type { RunListItem } from '../store/run-list.js';
 import type { CheckpointRow, RunRow, RunStatus } from '../store/runs.js';
 import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
-import type { RunConfig } from '../train/config.js';
+import type { RunConfig } from '../schema/run-config.js';
 
 /**
  * The one API between the UI and a host (Electron main, or `svw serve`): every method's input

@@ -1,5 +1,5 @@
 import { requireRun } from '../jobs/launch.js';
-import { PRESET_NAMES } from '../model/config.js';
+import { PRESET_NAMES } from '../schema/model-config.js';
 import { findDataset } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { transaction } from '../store/db.js';
@@ -9,7 +9,7 @@ import {
   presetRunConfig,
   validateRunConfig,
   type RunConfig,
-} from '../train/config.js';
+} from '../schema/run-config.js';
 import { prepareRun } from '../train/prepare.js';
 import { LrSchedule } from '../train/schedule.js';
 import { applyRunSettings, runSettableKeys } from '../train/settings.js';

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { requireRun, startIndexBuild } from '../jobs/launch.js';
-import { fileFeatures, nearestImages, storedImageFeatures } from '../retrieval/query.js';
+import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
+import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';

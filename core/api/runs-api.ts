@@ -15,7 +15,7 @@ import {
   runTags,
   type EvaluationRow,
 } from '../store/runs.js';
-import type { RunConfig } from '../train/config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import type { ServiceContext } from './context.js';
 import type { EvaluationDetail, MetricSeries, RunSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';

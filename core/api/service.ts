@@ -1,7 +1,7 @@
 import { probeBackends, type EngineProbe } from '../engine/backends.js';
 import { detectGpus } from '../engine/system.js';
 import { demoAvailable } from '../jobs/demo.js';
-import type { WorkerMessage } from '../jobs/messages.js';
+import type { WorkerMessage } from '../schema/messages.js';
 import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
 import { FINAL_STATUSES, getRun, type RunStatus } from '../store/runs.js';
 import { openWorkbench } from '../store/workbench.js';

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { IMAGE_EXTENSIONS } from '../data/decode.js';
+import { IMAGE_EXTENSIONS } from '../image/decode.js';
 import { UserError } from '../util/errors.js';
 
 /**

@@ -1,7 +1,7 @@
 import seedrandom from 'seedrandom';
 import { writeCrop, type Mean } from '../model/input.js';
 import { cropOffsets } from '../model/preprocessing.js';
-import type { RgbImage } from './decode.js';
+import type { RgbImage } from '../image/decode.js';
 import type { DatasetStats } from './stats.js';
 
 /** A source of uniform numbers in [0, 1). */

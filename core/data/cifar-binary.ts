@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
-import { SKIP_REASONS, type Skipped } from './skip-reasons.js';
+import { SKIP_REASONS, type Skipped } from '../schema/skip-reasons.js';
 
 /**
  * The CIFAR-10 "binary version" (cifar-10-batches-bin): `batches.meta.txt` lists the class

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
-import type { RgbImage } from './decode.js';
+import type { RgbImage } from '../image/decode.js';
 import { DATASET_FILES } from './cache.js';
 import { meanImageFromBytes, statsFromJson, type StoredStats } from './stats.js';
 

@@ -24,10 +24,10 @@ import { homePaths, type HomePaths } from '../store/paths.js';
 import { RefusedError, UserError, errorMessage } from '../util/errors.js';
 import { CIFAR_SIDE, readCifarBinary } from './cifar-binary.js';
 import { DATASET_FILES } from './cache.js';
-import { decodeSquare } from './decode.js';
+import { decodeSquare } from '../image/decode.js';
 import { probeAll, probeImage } from './probe.js';
 import { compareCodePoints, detectLayout, scanFolders, type LabelSource } from './scan.js';
-import { SKIP_REASONS, type Skipped } from './skip-reasons.js';
+import { SKIP_REASONS, type Skipped } from '../schema/skip-reasons.js';
 import { capPerGroup, seededShuffle, stratifiedSplit } from './split.js';
 import { StatsAccumulator, meanImageBytes, statsToJson } from './stats.js';
 

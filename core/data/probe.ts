@@ -2,8 +2,8 @@ import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import pMap from 'p-map';
 import { UserError, errorMessage } from '../util/errors.js';
-import { MAX_INPUT_PIXELS, describeSharpError } from './decode.js';
-import { SKIP_REASONS, type SkipReason, type Skipped } from './skip-reasons.js';
+import { MAX_INPUT_PIXELS, describeSharpError } from '../image/decode.js';
+import { SKIP_REASONS, type SkipReason, type Skipped } from '../schema/skip-reasons.js';
 
 export type ProbeResult =
   | {

@@ -2,7 +2,12 @@ import { Stats, accessSync, constants, readdirSync, readlinkSync, statSync } fro
 import path from 'node:path';
 import { UserError, errorMessage } from '../util/errors.js';
 import { CIFAR_META_FILE, isCifarBatchFile } from './cifar-binary.js';
-import { SKIP_REASONS, summarizeSkips, type SkipReason, type Skipped } from './skip-reasons.js';
+import {
+  SKIP_REASONS,
+  summarizeSkips,
+  type SkipReason,
+  type Skipped,
+} from '../schema/skip-reasons.js';
 
 export type Layout = 'imagefolder' | 'split-folders' | 'cifar10-binary';
 export type FolderLayout = Exclude<Layout, 'cifar10-binary'>;

@@ -1,7 +1,7 @@
 import { augmentInto, makeRng } from './augment.js';
 import type { DatasetCache } from './dataset.js';
 import type { StoredStats } from './stats.js';
-import type { RgbImage } from './decode.js';
+import type { RgbImage } from '../image/decode.js';
 import { writeCrop, type Mean } from '../model/input.js';
 import { cropOffsets } from '../model/preprocessing.js';
 

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { compiledModulePath } from '../util/module-path.js';
-import type { HostMessage } from './messages.js';
+import type { HostMessage } from '../schema/messages.js';
 
 /** A running job worker, however it was started. */
 export interface JobProcess {

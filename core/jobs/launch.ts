@@ -1,12 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { requireReadableImages } from '../data/probe.js';
+import type { BackendChoice } from '../engine/backends.js';
 import { findDataset } from '../store/datasets.js';
 import { discardAfterEpoch, getRun, type RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
 import { checkpointEpoch, resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
 import { transaction } from '../store/db.js';
 import { checkAgainstDataset } from '../train/prepare.js';
-import { validateRunConfig } from '../train/config.js';
+import { validateRunConfig } from '../schema/run-config.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
 import { datasetPayload } from './payload.js';
@@ -143,4 +145,20 @@ export async function embedFiles(
   await job.done;
   if (!features) throw new UserError(failure ?? 'the worker computed no features');
   return features;
+}
+
+/**
+ * fc7 features of an image file, computed in a worker from the gallery's checkpoint; a file
+ * that is not a readable image is refused before any worker starts.
+ */
+export async function fileFeatures(
+  wb: Workbench,
+  host: JobHost,
+  run: RunRow,
+  checkpoint: CheckpointKind,
+  file: string,
+  backend: BackendChoice,
+): Promise<Float32Array> {
+  await requireReadableImages([file]);
+  return Float32Array.from((await embedFiles(wb, host, run, checkpoint, [file], backend))[0]!);
 }

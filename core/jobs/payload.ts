@@ -2,7 +2,7 @@ import { datasetClasses, datasetImages, findDataset } from '../store/datasets.js
 import type { Db } from '../store/db.js';
 import type { HomePaths } from '../store/paths.js';
 import { UserError } from '../util/errors.js';
-import type { DatasetPayload } from './messages.js';
+import type { DatasetPayload } from '../schema/messages.js';
 
 /** Everything a worker needs to read a dataset, taken from the database by the host. */
 export function datasetPayload(db: Db, paths: HomePaths, datasetId: number): DatasetPayload {

@@ -13,7 +13,7 @@ import { upsertIndex } from '../store/indexes.js';
 import type { JobHost, JobProcess } from './host.js';
 import { errorMessage } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
-import { workerMessageSchema, type JobSpec, type WorkerMessage } from './messages.js';
+import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
 
 const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 

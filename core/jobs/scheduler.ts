@@ -5,7 +5,7 @@ import type { Workbench } from '../store/workbench.js';
 import { errorMessage } from '../util/errors.js';
 import type { JobHost } from './host.js';
 import { startTraining } from './launch.js';
-import type { WorkerMessage } from './messages.js';
+import type { WorkerMessage } from '../schema/messages.js';
 import type { RunningJob } from './run-job.js';
 
 export interface SchedulerOptions {

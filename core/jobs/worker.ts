@@ -3,10 +3,10 @@ import { selectBackend } from '../engine/backends.js';
 import { serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
-import { validateRunConfig } from '../train/config.js';
+import { validateRunConfig } from '../schema/run-config.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
-import { hostMessageSchema, type HostMessage, type WorkerMessage } from './messages.js';
+import { hostMessageSchema, type HostMessage, type WorkerMessage } from '../schema/messages.js';
 
 /**
  * The one entry point of job workers, started by `child_process.fork` (CLI, server) or

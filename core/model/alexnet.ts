@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig } from '../schema/model-config.js';
 import { GroupedConv2D } from './layers/grouped-conv.js';
 import { LocalResponseNorm } from './layers/lrn.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeSquare, type RgbImage } from '../data/decode.js';
+import { decodeSquare, type RgbImage } from '../image/decode.js';
 import { tapModel } from './alexnet.js';
 import { writeCrop, type Crop } from './input.js';
 import type { ModelBundle } from './io.js';

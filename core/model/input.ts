@@ -1,4 +1,4 @@
-import type { RgbImage } from '../data/decode.js';
+import type { RgbImage } from '../image/decode.js';
 
 /** One crop of a square image: [top, left] offset, side length, optional horizontal flip. */
 export interface Crop {

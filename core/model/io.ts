@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { UserError, errorMessage } from '../util/errors.js';
-import { validateModelConfig, type ModelConfig } from './config.js';
+import { validateModelConfig, type ModelConfig } from '../schema/model-config.js';
 import { preprocessingSchema, type Preprocessing } from './preprocessing.js';
 import type { Mean } from './input.js';
 // Custom layers must be registered before a model that uses them is deserialised.

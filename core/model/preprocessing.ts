@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig } from '../schema/model-config.js';
 
 /** Mean RGB pixels used when a model has no dataset statistics of its own yet. */
 export const DEFAULT_MEAN_PIXEL = {

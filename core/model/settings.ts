@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.js';
-import { LRN_MODES, validateModelConfig, type ModelConfig } from './config.js';
+import { LRN_MODES, validateModelConfig, type ModelConfig } from '../schema/model-config.js';
 
 /** Full LRN settings behind the `lrn=paper|caffe|off` shorthand. */
 const LRN_SHORTHANDS = {

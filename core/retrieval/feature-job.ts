@@ -2,12 +2,12 @@ import { renameSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchLoader, epochPlan } from '../data/batches.js';
 import { DatasetCache } from '../data/dataset.js';
-import { decodeSquare } from '../data/decode.js';
+import { decodeSquare } from '../image/decode.js';
 import { resolveMean, writeEvalCrops } from '../data/transform.js';
-import type { EmbedJob, FeaturesJob, WorkerMessage } from '../jobs/messages.js';
+import type { EmbedJob, FeaturesJob, WorkerMessage } from '../schema/messages.js';
 import { tapModel } from '../model/alexnet.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
-import type { RunConfig } from '../train/config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import { evalSpec } from '../train/trainer.js';
 import { NpyWriter } from '../util/npy.js';
 

@@ -1,7 +1,3 @@
-import type { BackendChoice } from '../engine/backends.js';
-import { requireReadableImages } from '../data/probe.js';
-import type { JobHost } from '../jobs/host.js';
-import { embedFiles } from '../jobs/launch.js';
 import { datasetClasses, datasetImages, type DatasetImage } from '../store/datasets.js';
 import { findIndex, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -71,22 +67,6 @@ export function datasetImageFeatures(
     `dataset image ${imageId} is in none of run ${run.id}'s indexes`,
     `build one with: svw index build ${run.id} --split all`,
   );
-}
-
-/**
- * fc7 features of an image file, computed in a worker from the gallery's checkpoint; a file
- * that is not a readable image is refused before any worker starts.
- */
-export async function fileFeatures(
-  wb: Workbench,
-  host: JobHost,
-  run: RunRow,
-  checkpoint: CheckpointKind,
-  file: string,
-  backend: BackendChoice,
-): Promise<Float32Array> {
-  await requireReadableImages([file]);
-  return Float32Array.from((await embedFiles(wb, host, run, checkpoint, [file], backend))[0]!);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { Skipped } from '../data/skip-reasons.js';
+import type { Skipped } from '../schema/skip-reasons.js';
 
 export type DatasetLayout = 'imagefolder' | 'split-folders' | 'cifar10-binary';
 export type Split = 'train' | 'val';

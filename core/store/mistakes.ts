@@ -1,4 +1,4 @@
-import type { EvalMistake } from '../jobs/messages.js';
+import type { EvalMistake } from '../schema/messages.js';
 import type { Db } from './db.js';
 
 /** Records an evaluation's misclassified images, most confident first. */

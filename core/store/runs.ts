@@ -1,5 +1,5 @@
-import type { MetricPoint, WorkerMessage } from '../jobs/messages.js';
-import { configHash, flattenParams, type RunConfig } from '../train/config.js';
+import type { MetricPoint, WorkerMessage } from '../schema/messages.js';
+import { configHash, flattenParams, type RunConfig } from '../schema/run-config.js';
 import { transaction, type Db } from './db.js';
 import { insertMistakes, pruneMistakes } from './mistakes.js';
 

@@ -1,8 +1,8 @@
 import { BatchLoader } from '../data/batches.js';
-import type { DatasetPayload, WorkerMessage } from '../jobs/messages.js';
+import type { DatasetPayload, WorkerMessage } from '../schema/messages.js';
 import { tapModel } from '../model/alexnet.js';
 import { loadCheckpoint } from './checkpoint.js';
-import type { RunConfig } from './config.js';
+import type { RunConfig } from '../schema/run-config.js';
 import { evaluate } from './evaluate.js';
 import { evalSpec } from './trainer.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { BatchLoader, epochPlan } from '../data/batches.js';
-import { MAX_MISTAKES, type EvalMistake } from '../jobs/messages.js';
+import { MAX_MISTAKES, type EvalMistake } from '../schema/messages.js';
 
 export interface EvalResult {
   images: number;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { OptimConfig } from './config.js';
+import type { OptimConfig } from '../schema/run-config.js';
 
 /** A trainable weight and whether it is a bias (for Caffe's bias rules). */
 export interface Param {

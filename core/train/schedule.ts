@@ -1,4 +1,4 @@
-import type { ScheduleConfig } from './config.js';
+import type { ScheduleConfig } from '../schema/run-config.js';
 
 /** What a schedule needs to carry across a resume. */
 export interface ScheduleState {

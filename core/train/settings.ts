@@ -5,7 +5,7 @@ import {
   splitAssignment,
 } from '../model/settings.js';
 import { UserError } from '../util/errors.js';
-import { validateRunConfig, type RunConfig } from './config.js';
+import { validateRunConfig, type RunConfig } from '../schema/run-config.js';
 
 /** Short names for the settings people change most. */
 export const SETTING_ALIASES: Record<string, string> = {

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { SKIP_REASONS, type SkipReason } from '../../core/data/skip-reasons.js';
+import { SKIP_REASONS, type SkipReason } from '../../core/schema/skip-reasons.js';
 
 export interface ExpectedSkip {
   path: string;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JobHost, JobProcess } from '../../core/jobs/host.js';
-import type { HostMessage, WorkerMessage } from '../../core/jobs/messages.js';
+import type { HostMessage, WorkerMessage } from '../../core/schema/messages.js';
 import { insertDataset } from '../../core/store/datasets.js';
 import type { Workbench } from '../../core/store/workbench.js';
 

@@ -1,7 +1,7 @@
 import type { PresetInfo } from '../../core/api/contract';
 import type { DatasetRow } from '../../core/store/datasets';
 // Tests may run core: the presets here are built exactly as the host builds them.
-import { flattenParams, presetRunConfig } from '../../core/train/config';
+import { flattenParams, presetRunConfig } from '../../core/schema/run-config';
 import { runSettableKeys } from '../../core/train/settings';
 
 function preset(name: string, description: string): PresetInfo {

@@ -6,7 +6,7 @@ import type {
   RunSummary,
 } from '../../core/api/contract';
 import type { RunStatus } from '../../core/store/runs';
-import { presetRunConfig } from '../../core/train/config';
+import { presetRunConfig } from '../../core/schema/run-config';
 import { fakeRun } from './runs-fixtures';
 
 /** A run as getRun answers for it. */

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildAlexNet, summarize } from '../../core/model/alexnet.js';
-import { presetConfig, type ModelConfig } from '../../core/model/config.js';
+import { presetConfig, type ModelConfig } from '../../core/schema/model-config.js';
 import { applySettings } from '../../core/model/settings.js';
 import { UserError } from '../../core/util/errors.js';
 

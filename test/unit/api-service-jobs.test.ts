@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushEvent } from '../../core/api/contract.js';
 import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
-import type { WorkerMessage } from '../../core/jobs/messages.js';
+import type { WorkerMessage } from '../../core/schema/messages.js';
 import { getRun } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { tempDir } from '../helpers/cli.js';

@@ -6,7 +6,7 @@ import type { CallOutcome, HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
 import { insertMetrics, setTag } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
-import { configHash } from '../../core/train/config.js';
+import { configHash } from '../../core/schema/run-config.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import { FakeHost, seedDataset } from '../helpers/fake-jobs.js';

@@ -7,7 +7,7 @@ import {
   readCifarBinary,
 } from '../../core/data/cifar-binary.js';
 import { detectLayout } from '../../core/data/scan.js';
-import { SKIP_REASONS } from '../../core/data/skip-reasons.js';
+import { SKIP_REASONS } from '../../core/schema/skip-reasons.js';
 import { UserError } from '../../core/util/errors.js';
 import { tempDir } from '../helpers/cli.js';
 

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSquare } from '../../core/data/decode.js';
+import { decodeSquare } from '../../core/image/decode.js';
 import { probeAll, probeImage } from '../../core/data/probe.js';
 import {
   compareCodePoints,
@@ -9,7 +9,7 @@ import {
   scanFolders,
   type ScanResult,
 } from '../../core/data/scan.js';
-import { SKIP_REASONS } from '../../core/data/skip-reasons.js';
+import { SKIP_REASONS } from '../../core/schema/skip-reasons.js';
 import { UserError } from '../../core/util/errors.js';
 import { makeBadImageFolder, type BadImageFolder } from '../helpers/bad-images.js';
 import { CIFAR_SMALL, IMAGENET_SAMPLES, tempDir } from '../helpers/cli.js';

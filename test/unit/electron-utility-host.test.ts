@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { HostMessage } from '../../core/jobs/messages.js';
+import type { HostMessage } from '../../core/schema/messages.js';
 import { utilityJobHost } from '../../electron/utility-host.js';
 import { electron, FakeUtilityProcess } from '../helpers/electron-fakes.js';
 

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GroupedConv2D, groupedConv2d } from '../../core/model/layers/grouped-conv.js';
 import { buildAlexNet } from '../../core/model/alexnet.js';
-import { presetConfig } from '../../core/model/config.js';
+import { presetConfig } from '../../core/schema/model-config.js';
 
 type Explicit = [[0, 0], [number, number], [number, number], [0, 0]];
 const explicitPad = (p: number): Explicit => [

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { writeCrop } from '../../core/model/input.js';
 import { cropOffsets, preprocessingFor } from '../../core/model/preprocessing.js';
 import { evalCrops } from '../../core/model/infer.js';
-import { presetConfig } from '../../core/model/config.js';
+import { presetConfig } from '../../core/schema/model-config.js';
 
 /** A w×h RGB image whose pixel (x, y) is (x, y, 7). */
 function coordinateImage(w: number, h: number) {

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultRunConfig } from '../../core/train/config.js';
+import { defaultRunConfig } from '../../core/schema/run-config.js';
 import { Optimizer } from '../../core/train/optimizer.js';
 import { LrSchedule } from '../../core/train/schedule.js';
-import { presetConfig } from '../../core/model/config.js';
+import { presetConfig } from '../../core/schema/model-config.js';
 
 beforeAll(async () => {
   tf.enableProdMode();

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_VAL_SPLIT, importDataset } from '../../data/import.js';
 import type { LabelSource } from '../../data/scan.js';
-import { summarizeSkips } from '../../data/skip-reasons.js';
+import { summarizeSkips } from '../../schema/skip-reasons.js';
 import { datasetClasses, datasetSkipped, findDataset, listDatasets } from '../../store/datasets.js';
 import { removeDataset } from '../../store/manage.js';
 import { openWorkbench, withWorkbench } from '../../store/workbench.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { buildAlexNet, summarize } from '../../model/alexnet.js';
-import { presetConfig, PRESET_NAMES, type ModelConfig } from '../../model/config.js';
+import { presetConfig, PRESET_NAMES, type ModelConfig } from '../../schema/model-config.js';
 import { saveModelDir } from '../../model/io.js';
 import { preprocessingFor } from '../../model/preprocessing.js';
 import { applySettings } from '../../model/settings.js';

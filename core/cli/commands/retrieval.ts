@@ -2,13 +2,8 @@ import { rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
 import { forkJobHost } from '../../jobs/host.js';
-import { requireRun, startIndexBuild } from '../../jobs/launch.js';
-import {
-  datasetImageFeatures,
-  fileFeatures,
-  nearestImages,
-  requireIndex,
-} from '../../retrieval/query.js';
+import { fileFeatures, requireRun, startIndexBuild } from '../../jobs/launch.js';
+import { datasetImageFeatures, nearestImages, requireIndex } from '../../retrieval/query.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
 import { writeFloat16Copy, type Metric } from '../../retrieval/search.js';
 import { datasetClasses, datasetImages } from '../../store/datasets.js';

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia';
 import { computed, reactive, ref, shallowRef } from 'vue';
 import type { DatasetDetail, DatasetImageRef, PushEvent } from '../../../core/api/contract';
-import type { Skipped } from '../../../core/data/skip-reasons';
+import type { Skipped } from '../../../core/schema/skip-reasons';
 import type { DatasetRow } from '../../../core/store/datasets';
 import { ApiError, client } from '../api/client';
 import {

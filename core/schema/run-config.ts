@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { modelConfigSchema, presetConfig, type ModelConfig } from '../model/config.js';
+import { modelConfigSchema, presetConfig, type ModelConfig } from './model-config.js';
 import { UserError } from '../util/errors.js';
 
 export const optimSchema = z.strictObject({
