@@ -6,10 +6,11 @@ import { workerEntry, type JobHost, type JobProcess } from '../core/jobs/host.js
  * task manager and tears down with the app. The worker answers over `process.parentPort`.
  */
 export const utilityJobHost: JobHost = {
-  start(): JobProcess {
+  start(options): JobProcess {
     const child = utilityProcess.fork(workerEntry(), [], {
       serviceName: 'SuperVision job',
       stdio: 'pipe',
+      ...(options?.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     // Piped, then copied to the main process's own output, so a worker's logs and crash output
     // end up wherever the app's go (a terminal in development, nowhere harmful when packaged).

@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { compiledModulePath } from '../util/module-path.js';
 import type { HostMessage } from '../schema/messages.js';
 
@@ -12,41 +11,22 @@ export interface JobProcess {
   onExit(handler: (code: number | null, reason: string) => void): void;
 }
 
-/** Starts job workers: `child_process.fork` here, Electron's `utilityProcess.fork` in the app. */
+/** What the scheduler tells a host about one job; every field is optional. */
+export interface JobStartOptions {
+  /** Variables added to the worker's environment (`CUDA_VISIBLE_DEVICES` for its GPU, say). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts job workers. The hosts, and how to add one, are listed in `hosts/index.ts`
+ * (`child_process.fork` for the CLI and `svw serve`, Electron's `utilityProcess.fork` in the app).
+ */
 export interface JobHost {
-  start(): JobProcess;
+  start(options?: JobStartOptions): JobProcess;
 }
 
 /** The compiled worker entry point, shared by every host. */
 export const workerEntry = () => compiledModulePath(import.meta.url, './worker.js');
 
-/** Job workers as Node child processes, for the CLI and `svw serve`. */
-export const forkJobHost: JobHost = {
-  start() {
-    const child = fork(workerEntry(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let exitHandler: ((code: number | null, reason: string) => void) | null = null;
-    let exited: [number | null, string] | null = null;
-    child.on('exit', (code, signal) => {
-      exited = [code, signal ? `killed by ${signal}` : `exited with code ${code}`];
-      exitHandler?.(...exited);
-    });
-    child.on('error', (err) => {
-      if (!exited) {
-        exited = [null, `could not run: ${err.message}`];
-        exitHandler?.(...exited);
-      }
-    });
-    return {
-      pid: child.pid,
-      send: (message) => {
-        if (child.connected) child.send(message);
-      },
-      kill: () => child.kill('SIGKILL'),
-      onMessage: (handler) => child.on('message', handler),
-      onExit: (handler) => {
-        exitHandler = handler;
-        if (exited) handler(...exited);
-      },
-    };
-  },
-};
+// Kept for imports written before the hosts had a folder of their own.
+export { forkJobHost } from './hosts/fork.js';

@@ -11,7 +11,7 @@ import type {
 } from '../../core/api/contract.js';
 import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
-import { forkJobHost } from '../../core/jobs/host.js';
+import { forkJobHost } from '../../core/jobs/hosts/fork.js';
 import type { FeatureIndexRow } from '../../core/store/indexes.js';
 import { CIFAR_SMALL, tempDir } from '../helpers/cli.js';
 

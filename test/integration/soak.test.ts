@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importDataset } from '../../core/data/import.js';
-import { forkJobHost } from '../../core/jobs/host.js';
+import { forkJobHost } from '../../core/jobs/hosts/fork.js';
 import { Scheduler } from '../../core/jobs/scheduler.js';
 import { insertRun } from '../../core/store/runs.js';
 import { openWorkbench } from '../../core/store/workbench.js';

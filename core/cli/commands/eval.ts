@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
-import { forkJobHost } from '../../jobs/host.js';
+import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { requireRun, startEvaluation, startTraining } from '../../jobs/launch.js';
 import { DEMO_DATASET, DEMO_EPOCHS, DEMO_PRESET, prepareDemo } from '../../jobs/demo.js';
 import { getRun, latestMetrics, runEvaluations } from '../../store/runs.js';

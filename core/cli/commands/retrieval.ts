@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
-import { forkJobHost } from '../../jobs/host.js';
+import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { fileFeatures, requireRun, startIndexBuild } from '../../jobs/launch.js';
 import { datasetImageFeatures, nearestImages, requireIndex } from '../../retrieval/query.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';

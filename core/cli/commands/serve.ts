@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import open from 'open';
 import { createHostService } from '../../api/service.js';
 import type { BackendChoice } from '../../engine/backends.js';
-import { forkJobHost } from '../../jobs/host.js';
+import { openJobHost } from '../../jobs/hosts/index.js';
 import { startServer } from '../../server/server.js';
 import { errorMessage } from '../../util/errors.js';
 import { compiledModulePath } from '../../util/module-path.js';
@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: ServeFlags) => {
       const service = createHostService({
         kind: 'serve',
-        jobHost: forkJobHost,
+        jobHost: await openJobHost('fork'),
         backend: opts.backend,
       });
       // Listening for signals from the start: the default action would orphan the workers.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { forkJobHost } from '../../jobs/host.js';
+import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { requireRun, startTraining } from '../../jobs/launch.js';
 import type { WorkerMessage } from '../../schema/messages.js';
 import type { RunningJob } from '../../jobs/run-job.js';

@@ -1,0 +1,37 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { JOB_HOSTS, openJobHost } from '../../core/jobs/hosts/index.js';
+import { forkJobHost } from '../../core/jobs/hosts/fork.js';
+
+vi.mock('electron', async () => (await import('../helpers/electron-fakes.js')).electron);
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+describe('the job host list', () => {
+  it('names every host module of core/jobs/hosts/, each once', () => {
+    const files = readdirSync(path.join(root, 'core/jobs/hosts'))
+      .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+      .map((f) => `core/jobs/hosts/${f}`);
+    const listed = JOB_HOSTS.map((h) => h.module);
+    expect(listed.filter((m) => m.startsWith('core/')).sort()).toEqual(files.sort());
+    expect(new Set(JOB_HOSTS.map((h) => h.name)).size).toBe(JOB_HOSTS.length);
+    for (const m of listed) expect(existsSync(path.join(root, m)), m).toBe(true);
+  });
+
+  it('opens the hosts core starts itself', async () => {
+    expect(await openJobHost('fork')).toBe(forkJobHost);
+    await expect(openJobHost('nowhere')).rejects.toThrow(/no job host 'nowhere' \(known: fork,/);
+  });
+
+  it("leaves a runtime's own host to that runtime, which exports a JobHost from the named file", async () => {
+    const electron = JOB_HOSTS.find((h) => h.name === 'electron')!;
+    expect('open' in electron).toBe(false);
+    await expect(openJobHost('electron')).rejects.toThrow(/started by its own runtime/);
+    const module = (await import(path.join(root, electron.module))) as Record<string, unknown>;
+    const hosts = Object.values(module).filter(
+      (v) => typeof (v as { start?: unknown } | null)?.start === 'function',
+    );
+    expect(hosts).toHaveLength(1);
+  });
+});
