@@ -151,21 +151,6 @@ export function datasetsApi(ctx: ServiceContext, imports: Set<string>) {
 
     removeDataset: ({ id }) => {
       const row = requireDataset(db, id);
-      const busy = db
-        .prepare(`SELECT id FROM runs WHERE dataset_id = ? AND status = 'running'`)
-        .all(id) as { id: number }[];
-      const queued = ctx.scheduler.queuedIds.filter(
-        (runId) =>
-          (
-            db.prepare('SELECT dataset_id AS d FROM runs WHERE id = ?').get(runId) as
-              { d: number | null } | undefined
-          )?.d === id,
-      );
-      const using = [...busy.map((r) => r.id), ...queued];
-      if (using.length)
-        throw new RefusedError(
-          `run ${using.join(', ')} is training on dataset ${id}; cancel it first`,
-        );
       removeDataset(ctx.wb, row);
       ctx.emit({ type: 'datasets-changed' });
       return { ok: true };

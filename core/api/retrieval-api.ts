@@ -2,12 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
+import { jobMemoryBytes } from '../jobs/memory.js';
+import type { RunConfig } from '../schema/run-config.js';
+import { resolveCheckpoint } from '../train/checkpoint.js';
 import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
 import { datasetImagePng } from './resources.js';
-import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { errorMessage, NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { ServiceContext } from './context.js';
 import type { SearchResult } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -43,9 +46,23 @@ export function retrievalApi(ctx: ServiceContext) {
     const file = path.join(dir, `query${ext}`);
     try {
       writeFileSync(file, bytes);
-      return await ctx.track(
-        fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery.checkpoint, file, ctx.backend),
-      );
+      // An embedding is a job like any other: it waits for a slot of the scheduler.
+      const slot = await ctx.track(ctx.scheduler.acquire());
+      try {
+        return await ctx.track(
+          fileFeatures(
+            ctx.wb,
+            ctx.options.jobHost,
+            run,
+            gallery.checkpoint,
+            file,
+            ctx.backend,
+            slot.gpu,
+          ),
+        );
+      } finally {
+        slot.release();
+      }
     } catch (err) {
       if (err instanceof UserError) throw new UserError(err.message.replaceAll(file, name));
       throw err;
@@ -78,33 +95,53 @@ export function retrievalApi(ctx: ServiceContext) {
       // Two builds of one index would write the same files.
       if (building.has(key))
         throw new RefusedError(`the ${split} index of run ${runId} is already being built`);
+      // What would stop the build is said now, before it waits for a slot.
+      resolveCheckpoint(ctx.wb.paths.run(run.id), checkpoint);
+      if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
       let failure: string | null = null;
-      const job = startIndexBuild(
-        ctx.wb,
-        ctx.options.jobHost,
-        run,
-        { checkpoint, split },
-        {
-          backend: ctx.backend,
-          onMessage: (m) => {
-            if (m.type === 'error') failure = m.error.message;
-          },
-        },
-      );
       building.add(key);
-      const untrack = ctx.onClose(() => job.kill());
+      let kill = () => {};
+      const untrack = ctx.onClose(() => kill());
+      // Waits for a slot of the scheduler, like training runs; refused at once if it cannot start.
+      const started = ctx.scheduler.run(
+        jobMemoryBytes(JSON.parse(run.config) as RunConfig),
+        (slot) =>
+          startIndexBuild(
+            ctx.wb,
+            ctx.options.jobHost,
+            run,
+            { checkpoint, split },
+            {
+              backend: ctx.backend,
+              gpu: slot.gpu,
+              onMessage: (m) => {
+                if (m.type === 'error') failure = m.error.message;
+              },
+            },
+          ),
+      );
       void ctx.track(
-        job.done.then((status) => {
-          untrack();
-          building.delete(key);
-          const row = status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
-          ctx.emit({
-            type: 'index-done',
-            runId,
-            indexId: row?.id ?? null,
-            error: row ? null : (failure ?? `building the ${split} index ${status}`),
-          });
-        }),
+        started
+          .then((job) => {
+            kill = () => job.kill();
+            return job.done;
+          })
+          .catch((err: unknown) => {
+            failure = errorMessage(err);
+            return 'failed' as const;
+          })
+          .then((status) => {
+            untrack();
+            building.delete(key);
+            const row =
+              status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
+            ctx.emit({
+              type: 'index-done',
+              runId,
+              indexId: row?.id ?? null,
+              error: row ? null : (failure ?? `building the ${split} index ${status}`),
+            });
+          }),
       );
       return { ok: true };
     },

@@ -3,6 +3,7 @@ import { detectGpus } from '../engine/system.js';
 import { demoAvailable } from '../jobs/demo.js';
 import type { WorkerMessage } from '../schema/messages.js';
 import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
+import { hostLease } from '../store/leases.js';
 import { FINAL_STATUSES, getRun, type RunStatus } from '../store/runs.js';
 import { openWorkbench } from '../store/workbench.js';
 import { packageVersion } from '../util/package-root.js';
@@ -47,6 +48,7 @@ function guarded<A extends unknown[]>(what: string, fn: (...args: A) => void) {
  */
 export function createHostService(options: HostServiceOptions): HostService {
   const wb = openWorkbench(options.home);
+  const lease = hostLease(wb.db, options.kind);
   const backend = options.backend ?? 'auto';
   const events = new EventHub();
   const emit = events.emit.bind(events);
@@ -99,11 +101,16 @@ export function createHostService(options: HostServiceOptions): HostService {
   });
 
   const ready = (async () => {
+    const gpus = (await detectGpus())?.length ?? 0;
     const concurrency =
       options.concurrency ??
-      (await defaultConcurrency(detectGpus, async () => (await probeEngine()).backend));
+      (await defaultConcurrency(
+        async () => Array.from({ length: gpus }),
+        async () => (await probeEngine()).backend,
+      ));
     const scheduler = new Scheduler(wb, options.jobHost, {
       concurrency,
+      gpus,
       backend,
       onMessage,
       onStatus,
@@ -149,6 +156,9 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
     };
+    // Runs a host queued before it closed or died are this host's to run now.
+    for (const runId of scheduler.recoverQueued())
+      emit({ type: 'run-status', runId, status: 'queued', error: null });
     return { scheduler, handlers };
   })();
 
@@ -185,6 +195,7 @@ export function createHostService(options: HostServiceOptions): HostService {
         clearTimeout(timer);
         progress.close();
         events.clear();
+        lease.release();
         wb.close();
       })();
       return closing;

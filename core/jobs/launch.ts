@@ -124,6 +124,7 @@ export async function embedFiles(
   checkpoint: CheckpointKind,
   files: string[],
   backend: JobOptions['backend'],
+  gpu: number | null = null,
 ): Promise<number[][]> {
   const runDir = wb.paths.run(run.id);
   const checkpointDir = resolveCheckpoint(runDir, checkpoint);
@@ -136,6 +137,7 @@ export async function embedFiles(
     { kind: 'embed', runId: run.id, config, runDir, dataset, checkpointDir, files },
     {
       backend,
+      gpu,
       onMessage: (m) => {
         if (m.type === 'embedding') features = m.features;
         if (m.type === 'error') failure = m.error.message;
@@ -158,7 +160,8 @@ export async function fileFeatures(
   checkpoint: CheckpointKind,
   file: string,
   backend: BackendChoice,
+  gpu: number | null = null,
 ): Promise<Float32Array> {
   await requireReadableImages([file]);
-  return Float32Array.from((await embedFiles(wb, host, run, checkpoint, [file], backend))[0]!);
+  return Float32Array.from((await embedFiles(wb, host, run, checkpoint, [file], backend, gpu))[0]!);
 }

@@ -11,26 +11,53 @@ import {
 import type { BackendChoice } from '../engine/backends.js';
 import { upsertIndex } from '../store/indexes.js';
 import type { JobHost, JobProcess } from './host.js';
-import { errorMessage } from '../util/errors.js';
+import { hostLease } from '../store/leases.js';
+import { endActiveJob, startActiveJob } from '../store/active-jobs.js';
+import { errorMessage, RefusedError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
 
 const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 
+/** SQLite gave up waiting for another connection's write lock (past the busy timeout). */
+export const isBusy = (err: unknown) =>
+  /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+
 export interface JobOptions {
   backend: BackendChoice;
   /** Every valid message, after it has been written to the database. */
   onMessage?: (message: WorkerMessage) => void;
+  /** The GPU the scheduler gave the job: the worker sees only it (`CUDA_VISIBLE_DEVICES`). */
+  gpu?: number | null;
 }
 
 /** How long a worker has to stop by itself after a cancel before it is killed. */
 export const CANCEL_GRACE_MS = 10_000;
 
-/** A job in a worker process, whose reports this host writes to the database as they arrive. */
+/** How long a write that found the database busy waits before it is tried again. */
+export const WRITE_RETRY_MS = 1_000;
+
+/** Another host has claimed the run (it is running, or queued there). */
+export class RunClaimedError extends RefusedError {}
+
+interface Write {
+  op: () => void;
+  done?: () => void;
+  failed: (err: unknown) => void;
+}
+
+/**
+ * A job in a worker process, whose reports this host writes to the database as they arrive.
+ * A write that finds the database busy (another host's long write) waits in order and is
+ * retried; the worker keeps running.
+ */
 export class RunningJob {
   readonly done: Promise<RunStatus>;
   private readonly process: JobProcess;
   private cancelRequested = false;
+  private readonly writes: Write[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private busySince: number | null = null;
 
   constructor(
     private readonly db: Db,
@@ -38,37 +65,73 @@ export class RunningJob {
     readonly job: JobSpec,
     private readonly options: JobOptions,
   ) {
-    this.process = host.start();
     const trains = job.kind === 'train';
-    if (trains) markRunning(db, job.runId, process.pid, this.process.pid ?? null);
+    const gpu = options.gpu ?? null;
+    const lease = hostLease(db);
+    const unhold = lease.hold();
+    // Claimed before any process starts, so that of two hosts only one ever runs it.
+    if (
+      trains &&
+      !markRunning(db, job.runId, { hostId: lease.id, hostPid: process.pid, workerPid: null, gpu })
+    ) {
+      unhold();
+      throw new RunClaimedError(
+        `run ${job.runId} is already running or queued in another workbench process`,
+      );
+    }
+    const activeId = startActiveJob(db, lease.id, job.kind, job.runId);
+    try {
+      this.process = host.start(
+        gpu === null ? undefined : { env: { CUDA_VISIBLE_DEVICES: String(gpu) } },
+      );
+    } catch (err) {
+      endActiveJob(db, activeId);
+      if (trains)
+        finishRun(db, job.runId, 'failed', {
+          message: `the worker could not start: ${errorMessage(err)}`,
+        });
+      unhold();
+      throw err;
+    }
+    if (trains)
+      db.prepare('UPDATE runs SET worker_pid = ? WHERE id = ?').run(
+        this.process.pid ?? null,
+        job.runId,
+      );
+    if (gpu !== null)
+      addLog(db, job.runId, 'info', `${job.kind} job on GPU ${gpu} (CUDA_VISIBLE_DEVICES=${gpu})`);
     let finished: RunStatus | null = null;
     let failure: { message: string; stack?: string } | null = null;
     this.done = new Promise<RunStatus>((resolve) => {
       this.process.onMessage((raw) => {
         const parsed = workerMessageSchema.safeParse(raw);
         if (!parsed.success) {
-          addLog(
-            db,
-            job.runId,
-            'warn',
-            `ignored a malformed message from the worker: ${parsed.error.issues[0]?.message}`,
+          this.write(
+            () =>
+              addLog(
+                db,
+                job.runId,
+                'warn',
+                `ignored a malformed message from the worker: ${parsed.error.issues[0]?.message}`,
+              ),
+            () => {},
           );
           return;
         }
         const message = parsed.data;
         if (message.type === 'done') finished = message.status;
         if (message.type === 'error') failure = message.error;
-        try {
-          // One transaction per message: whatever the worker reported is committed before it can die.
-          transaction(db, () => this.record(message));
-        } catch (err) {
-          // The database refused the write (a full disk, say): stop the job rather than train on
-          // unrecorded; the transaction rolled back, so what was stored before stays whole.
-          failure = { message: `the host could not store the job's progress: ${describe(err)}` };
-          this.process.kill();
-          return;
-        }
-        options.onMessage?.(message);
+        // One transaction per message: whatever the worker reported is committed before it can die.
+        this.write(
+          () => this.record(message),
+          (err) => {
+            // The database refused the write (a full disk, say): stop the job rather than train
+            // on unrecorded; the transaction rolled back, so what was stored before stays whole.
+            failure = { message: `the host could not store the job's progress: ${describe(err)}` };
+            this.process.kill();
+          },
+          () => options.onMessage?.(message),
+        );
       });
       this.process.onExit((_code, reason) => {
         clearTimeout(this.killTimer);
@@ -79,32 +142,84 @@ export class RunningJob {
           status = 'failed';
           failure ??= { message: `the training process ${reason} before finishing` };
         }
-        try {
-          if (trains)
-            finishRun(
-              db,
-              job.runId,
-              status,
-              status === 'failed' ? (failure ?? undefined) : undefined,
+        const settle = () => {
+          unhold();
+          resolve(failure && !trains ? 'failed' : status);
+        };
+        this.write(
+          () => {
+            endActiveJob(db, activeId);
+            if (trains)
+              finishRun(
+                db,
+                job.runId,
+                status,
+                status === 'failed' ? (failure ?? undefined) : undefined,
+              );
+            else if (failure)
+              addLog(
+                db,
+                job.runId,
+                'error',
+                `${job.kind} failed: ${(failure as { message: string }).message}`,
+              );
+          },
+          (err) => {
+            // Left 'running', the run is marked interrupted once this host's lease lapses.
+            process.stderr.write(
+              `svw: could not record how run ${job.runId} ended: ${describe(err)}\n`,
             );
-          else if (failure)
-            addLog(
-              db,
-              job.runId,
-              'error',
-              `${job.kind} failed: ${(failure as { message: string }).message}`,
-            );
-        } catch (err) {
-          // Left 'running', the run is marked interrupted when the workbench next opens.
-          process.stderr.write(
-            `svw: could not record how run ${job.runId} ended: ${describe(err)}\n`,
-          );
-        }
-        resolve(failure && !trains ? 'failed' : status);
+            settle();
+          },
+          settle,
+        );
       });
     });
     this.process.send({ type: 'start', job, backend: options.backend });
   }
+
+  /** Queues a write (in a transaction of its own) behind any that wait for a busy database. */
+  private write(op: () => void, failed: (err: unknown) => void, done?: () => void): void {
+    this.writes.push({ op, failed, done });
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.retryTimer) return;
+    while (this.writes.length > 0) {
+      const next = this.writes[0]!;
+      try {
+        transaction(this.db, next.op);
+      } catch (err) {
+        if (isBusy(err)) {
+          if (this.busySince === null) {
+            this.busySince = Date.now();
+            process.stderr.write(
+              `svw: the database is busy with another process's write; run ${this.job.runId}'s progress waits and is written when it is free\n`,
+            );
+          }
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.flush();
+          }, RunningJob.retryMs);
+          return;
+        }
+        this.writes.shift();
+        next.failed(err);
+        continue;
+      }
+      this.busySince = null;
+      this.writes.shift();
+      next.done?.();
+    }
+  }
+
+  /** Writes waiting for the database (0 unless it was busy). */
+  get pendingWrites(): number {
+    return this.writes.length;
+  }
+
+  static retryMs = WRITE_RETRY_MS;
 
   private killTimer: NodeJS.Timeout | undefined;
 

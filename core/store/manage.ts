@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { RefusedError, UserError } from '../util/errors.js';
+import { datasetUsers } from './active-jobs.js';
 import { deleteDataset, type DatasetRow } from './datasets.js';
 import { transaction } from './db.js';
 import { deleteRun, type RunRow } from './runs.js';
@@ -20,9 +21,21 @@ export function deleteRuns(wb: Workbench, runs: RunRow[]): void {
   for (const r of runs) rmSync(wb.paths.run(r.id), { recursive: true, force: true });
 }
 
-/** Removes a dataset and its cached images; its runs stay, without a dataset. */
+/**
+ * Removes a dataset and its cached images; its runs stay, without a dataset. Refused while any
+ * job of any live host reads it (training, evaluation, an index build, an embedding), or a
+ * training run on it is queued.
+ */
 export function removeDataset(wb: Workbench, row: DatasetRow): void {
-  transaction(wb.db, () => deleteDataset(wb.db, row.id));
+  transaction(wb.db, () => {
+    const users = datasetUsers(wb.db, row.id);
+    if (users.length)
+      throw new RefusedError(
+        `dataset ${row.id} is in use by ${users.join(', ')}; nothing was removed`,
+        'cancel those jobs first, or wait for them to end',
+      );
+    deleteDataset(wb.db, row.id);
+  });
   rmSync(wb.paths.dataset(row.id), { recursive: true, force: true });
 }
 

@@ -29,6 +29,10 @@ export interface RunRow {
   config: string;
   hostPid: number | null;
   workerPid: number | null;
+  /** The lease of the host running or queueing it (see leases.ts). */
+  hostId: string | null;
+  /** The GPU the scheduler gave it, as nvidia-smi numbers them. */
+  gpu: number | null;
   epochsDone: number;
   epochsTotal: number;
 }
@@ -39,6 +43,7 @@ export const RUN_SELECT = `SELECT r.id, r.experiment_id AS experimentId, e.name 
   r.started_at AS startedAt, r.ended_at AS endedAt, r.error, r.error_stack AS errorStack, r.backend,
   r.engine_package AS enginePackage, r.engine_version AS engineVersion, r.device, r.seed,
   r.config_hash AS configHash, r.config, r.host_pid AS hostPid, r.worker_pid AS workerPid,
+  r.host_id AS hostId, r.gpu,
   r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal
   FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id`;
 
@@ -86,11 +91,40 @@ export function getRun(db: Db, id: number): RunRow | undefined {
   return db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
 }
 
-export function markRunning(db: Db, id: number, hostPid: number, workerPid: number | null): void {
-  db.prepare(
-    `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), ended_at = NULL, error = NULL,
-     error_stack = NULL, host_pid = ?, worker_pid = ? WHERE id = ?`,
-  ).run(now(), hostPid, workerPid, id);
+/**
+ * SQL that is true when a run is running or queued under the live lease of another host than
+ * `@host` (at `@now`, seconds since the Unix epoch): that host owns it.
+ */
+export const HELD_ELSEWHERE = `(status IN ('queued', 'running') AND host_id IS NOT NULL AND host_id != @host
+  AND EXISTS (SELECT 1 FROM host_leases l WHERE l.id = runs.host_id AND l.renewed_at + l.ttl_s >= @now))`;
+
+/**
+ * Claims a run for this host and marks it running, in one conditional UPDATE, so that of two
+ * hosts starting the same run only one succeeds. False when it is running already, or queued or
+ * running under another live host.
+ */
+export function markRunning(
+  db: Db,
+  id: number,
+  claim: { hostId: string; hostPid: number; workerPid: number | null; gpu?: number | null },
+): boolean {
+  return (
+    db
+      .prepare(
+        `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @started), ended_at = NULL,
+         error = NULL, error_stack = NULL, host_id = @host, host_pid = @pid, worker_pid = @worker,
+         gpu = @gpu WHERE id = @id AND status != 'running' AND NOT ${HELD_ELSEWHERE}`,
+      )
+      .run({
+        id,
+        started: now(),
+        host: claim.hostId,
+        pid: claim.hostPid,
+        worker: claim.workerPid,
+        gpu: claim.gpu ?? null,
+        now: Date.now() / 1000,
+      }).changes > 0
+  );
 }
 
 export function finishRun(
@@ -227,26 +261,44 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Marks runs `interrupted` whose host process is gone (it crashed or was killed while they ran).
- * Runs of another live host sharing this home are left alone. Returns the ids marked.
+ * Marks runs `interrupted` that were running under a host whose lease has lapsed (it crashed,
+ * was killed, or its machine went away), judged by the lease's heartbeat rather than a process
+ * id, which may be reused or belong to another machine sharing the home. Runs of a live host
+ * are left alone. Runs from before leases (no host id) fall back to the process check.
+ * Returns the ids marked.
  */
 export function recoverInterrupted(
   db: Db,
   alive: (pid: number) => boolean = processAlive,
+  at = Date.now() / 1000,
 ): number[] {
   const running = db
-    .prepare(`SELECT id, host_pid AS hostPid FROM runs WHERE status = 'running'`)
-    .all() as {
+    .prepare(
+      `SELECT r.id, r.host_id AS hostId, r.host_pid AS hostPid, l.machine, l.pid,
+         l.renewed_at + l.ttl_s >= @at AS holds
+       FROM runs r LEFT JOIN host_leases l ON l.id = r.host_id WHERE r.status = 'running'`,
+    )
+    .all({ at }) as {
     id: number;
+    hostId: string | null;
     hostPid: number | null;
+    machine: string | null;
+    pid: number | null;
+    holds: number | null;
   }[];
-  const dead = running.filter(
-    (r) => r.hostPid === null || (r.hostPid !== process.pid && !alive(r.hostPid)),
+  const dead = running.filter((r) =>
+    r.hostId !== null
+      ? !r.holds
+      : r.hostPid === null || (r.hostPid !== process.pid && !alive(r.hostPid)),
   );
   transaction(db, () => {
     for (const r of dead) {
+      const who =
+        r.machine !== null
+          ? `the workbench process on ${r.machine} (pid ${r.pid})`
+          : `the workbench process (pid ${r.hostPid ?? '?'})`;
       finishRun(db, r.id, 'interrupted', {
-        message: `the workbench process (pid ${r.hostPid ?? '?'}) stopped while this run was running; resume it to continue from its last checkpoint`,
+        message: `${who} stopped while this run was running; resume it to continue from its last checkpoint`,
       });
     }
   });

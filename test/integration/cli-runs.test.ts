@@ -18,6 +18,7 @@ import {
   markRunning,
   upsertCheckpoint,
 } from '../../core/store/runs.js';
+import { renewLease } from '../../core/store/leases.js';
 import { openWorkbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { runPreprocessing } from '../../core/train/trainer.js';
@@ -105,7 +106,11 @@ beforeAll(async () => {
       );
     }
     insertMetrics(wb.db, 1, [point('lr', 0.01, 3), point('images_per_sec', 900, 3)]);
-    for (const id of [1, 2, 3, 4]) markRunning(wb.db, id, process.pid, null);
+    // Run 4 stays running under a lease that holds for the whole test.
+    const lease = { id: 'test-host', machine: 'here', pid: process.pid, kind: 'cli', ttlS: 1e9 };
+    renewLease(wb.db, lease);
+    for (const id of [1, 2, 3, 4])
+      markRunning(wb.db, id, { hostId: lease.id, hostPid: process.pid, workerPid: null });
     finishRun(wb.db, 1, 'completed');
     finishRun(wb.db, 2, 'completed');
     finishRun(wb.db, 3, 'failed', { message: 'loss diverged' });

@@ -34,6 +34,8 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
       configHash: 'abc',
       hostPid: 10,
       workerPid: 11,
+      hostId: 'lease-1',
+      gpu: null,
       epochsDone: 2,
       epochsTotal: 10,
     },
