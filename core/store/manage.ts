@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { RefusedError, UserError } from '../util/errors.js';
 import { datasetUsers } from './active-jobs.js';
+import { deleteDatasetRowsInChunks, deleteRunRowsInChunks } from './chunks.js';
 import { deleteDataset, type DatasetRow } from './datasets.js';
 import { transaction } from './db.js';
 import { deleteRun, type RunRow } from './runs.js';
@@ -17,8 +18,13 @@ export function deleteRuns(wb: Workbench, runs: RunRow[]): void {
       `run ${running.map((r) => r.id).join(', ')} is running; nothing was deleted`,
       'cancel it first (Ctrl-C in its svw train, or the app)',
     );
-  transaction(wb.db, () => runs.forEach((r) => deleteRun(wb.db, r.id)));
-  for (const r of runs) rmSync(wb.paths.run(r.id), { recursive: true, force: true });
+  // A run of a long training holds millions of metric rows: they go in chunks, so that another
+  // host writing progress waits for a chunk at most, never for the whole delete.
+  for (const r of runs) {
+    deleteRunRowsInChunks(wb.db, r.id);
+    transaction(wb.db, () => deleteRun(wb.db, r.id));
+    rmSync(wb.paths.run(r.id), { recursive: true, force: true });
+  }
 }
 
 /**
@@ -27,13 +33,19 @@ export function deleteRuns(wb: Workbench, runs: RunRow[]): void {
  * training run on it is queued.
  */
 export function removeDataset(wb: Workbench, row: DatasetRow): void {
-  transaction(wb.db, () => {
+  const refuseIfUsed = (what: string) => {
     const users = datasetUsers(wb.db, row.id);
     if (users.length)
       throw new RefusedError(
-        `dataset ${row.id} is in use by ${users.join(', ')}; nothing was removed`,
+        `dataset ${row.id} is in use by ${users.join(', ')}; ${what}`,
         'cancel those jobs first, or wait for them to end',
       );
+  };
+  refuseIfUsed('nothing was removed');
+  // Image rows in chunks (a million for ImageNet), then the dataset, if no job took it meanwhile.
+  deleteDatasetRowsInChunks(wb.db, row.id);
+  transaction(wb.db, () => {
+    refuseIfUsed('its image list was partly removed: remove it again when they end');
     deleteDataset(wb.db, row.id);
   });
   rmSync(wb.paths.dataset(row.id), { recursive: true, force: true });

@@ -33,6 +33,12 @@ describe('utilityJobHost', () => {
     );
   });
 
+  it("gives the worker the job's own environment on top of the app's (its GPU)", () => {
+    utilityJobHost.start({ env: { CUDA_VISIBLE_DEVICES: '1' } });
+    const { options } = FakeUtilityProcess.forked.at(-1)!;
+    expect(options).toMatchObject({ env: { ...process.env, CUDA_VISIBLE_DEVICES: '1' } });
+  });
+
   it('passes messages both ways as plain data (the worker reads parentPort event.data)', () => {
     const { job, child } = start();
     const received: unknown[] = [];

@@ -1,9 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { JOB_HOSTS, openJobHost } from '../../core/jobs/hosts/index.js';
 import { forkJobHost } from '../../core/jobs/hosts/fork.js';
 
+const fork = vi.hoisted(() => vi.fn());
+vi.mock('node:child_process', async (actual) => ({
+  ...(await actual<typeof import('node:child_process')>()),
+  fork,
+}));
 vi.mock('electron', async () => (await import('../helpers/electron-fakes.js')).electron);
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -33,5 +39,18 @@ describe('the job host list', () => {
       (v) => typeof (v as { start?: unknown } | null)?.start === 'function',
     );
     expect(hosts).toHaveLength(1);
+  });
+});
+
+describe('the child-process host', () => {
+  it("forks the worker entry with the job's own environment on top of the host's", () => {
+    fork.mockReturnValue(Object.assign(new EventEmitter(), { pid: 42, connected: true }));
+    const job = forkJobHost.start({ env: { CUDA_VISIBLE_DEVICES: '3' } });
+    expect(job.pid).toBe(42);
+    const [entry, , options] = fork.mock.calls.at(-1)!;
+    expect(entry).toMatch(/dist[\\/]core[\\/]jobs[\\/]worker\.js$/);
+    expect(options.env).toEqual({ ...process.env, CUDA_VISIBLE_DEVICES: '3' });
+    forkJobHost.start();
+    expect(fork.mock.calls.at(-1)![2].env).toBeUndefined();
   });
 });
