@@ -2,14 +2,21 @@
 // `npm start`: the desktop app when the Electron binary is installed; otherwise the same UI in the
 // default browser, served on 127.0.0.1 by `svw serve`.
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { findElectronBinary } from '../dist/electron/launch.js';
+import { ROOT, checkSqliteForElectron } from './electron-native.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const electron = findElectronBinary();
 if (electron) {
-  const child = spawn(electron, [root], { stdio: 'inherit' });
+  // Node's build of better-sqlite3 cannot load in Electron: say how to fix it in one line
+  // rather than let the app crash opening its database.
+  const sqlite = checkSqliteForElectron();
+  if (!sqlite.ok) {
+    console.error(`svw: ${sqlite.message}`);
+    process.exit(1);
+  }
+  const env = { ...process.env };
+  if (sqlite.binding) env.SVW_SQLITE_BINDING = sqlite.binding;
+  const child = spawn(electron, [ROOT], { stdio: 'inherit', env });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(

@@ -71,10 +71,20 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): num
   return latest;
 }
 
+/**
+ * In Electron during development, the copy of better-sqlite3 built for Electron's ABI that
+ * `npm start` names (bin/electron-native.js); Node, and the packaged app (rebuilt when
+ * packaging), load the default build.
+ */
+function sqliteOptions(env = process.env): Database.Options {
+  const binding = env.SVW_SQLITE_BINDING;
+  return process.versions.electron && binding ? { nativeBinding: binding } : {};
+}
+
 /** Opens (creating if needed) a workbench database in WAL mode and migrates it. */
 export function openDatabase(file: string, migrations?: Migration[]): Db {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-  const db = new Database(file);
+  const db = new Database(file, sqliteOptions());
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   // Two hosts (the app and the CLI) may share a home; wait for the other writer instead of failing.
