@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { compiledModulePath } from '../util/module-path.js';
+import { workerThreadPath } from '../util/module-path.js';
 import { seededShuffle } from './split.js';
 import type { TransformSpec } from './transform.js';
 
@@ -56,7 +56,7 @@ export class BatchLoader {
     readonly spec: TransformSpec,
     private readonly prefetch = 2,
   ) {
-    this.worker = new Worker(compiledModulePath(import.meta.url, './batch-worker.js'), {
+    this.worker = new Worker(workerThreadPath(import.meta.url, './batch-worker.js'), {
       workerData: { dir, size, spec },
     });
     this.worker.on('message', (reply: BatchReply) => {

@@ -30,3 +30,13 @@ export function compiledModulePath(fromUrl: string, relativeJs: string): string 
 export function unpackedPath(p: string): string {
   return p.replace(/([\\/])app\.asar(?=[\\/]|$)/, '$1app.asar.unpacked');
 }
+
+/**
+ * The file to start a worker thread from: {@link compiledModulePath}, outside the packaged
+ * app's asar archive. Threads may not read from the archive (electron/electron#23078), so
+ * electron-builder.yml unpacks every thread entry with all it loads, and the thread starts
+ * from the unpacked copy (test/unit/electron-packaging.test.ts checks both).
+ */
+export function workerThreadPath(fromUrl: string, relativeJs: string): string {
+  return unpackedPath(compiledModulePath(fromUrl, relativeJs));
+}
