@@ -28,32 +28,34 @@ export class DivergedError extends Error {
   override name = 'DivergedError';
 }
 
-/** The preprocessing an exported model of this run needs: the dataset's mean, the model's crop. */
+/**
+ * The preprocessing an exported model of this run needs: the dataset's mean, the model's crop and
+ * the run's input scale, so the model sees exactly what it saw in training.
+ */
 export function runPreprocessing(
   config: RunConfig,
   cache: DatasetCache,
 ): { preprocessing: Preprocessing; meanImage?: Float32Array } {
   const model = { ...config.model, sourceSize: cache.size };
+  const scaled = (p: Preprocessing): Preprocessing => ({ ...p, scale: config.data.scale });
   if (config.data.mean === 'image') {
-    return {
-      preprocessing: preprocessingFor(model, {
-        type: 'image',
-        file: 'mean.f32',
-        shape: [cache.size, cache.size, 3],
-        dtype: 'float32',
-      }),
-      meanImage: cache.meanImage(),
-    };
+    const preprocessing = preprocessingFor(model, {
+      type: 'image',
+      file: 'mean.f32',
+      shape: [cache.size, cache.size, 3],
+      dtype: 'float32',
+    });
+    return { preprocessing: scaled(preprocessing), meanImage: cache.meanImage() };
   }
   const values =
     config.data.mean === 'pixel'
       ? cache.stats().meanPixel
       : ([0, 0, 0] as [number, number, number]);
-  const preprocessing = preprocessingFor(model, {
-    type: 'pixel',
-    values: [...values] as [number, number, number],
-  });
-  return { preprocessing: { ...preprocessing, scale: config.data.scale } };
+  return {
+    preprocessing: scaled(
+      preprocessingFor(model, { type: 'pixel', values: [...values] as [number, number, number] }),
+    ),
+  };
 }
 
 export function trainSpec(config: RunConfig): TransformSpec {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import '@tensorflow/tfjs-backend-cpu';
@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDataset } from '../../core/data/import.js';
 import { DatasetCache } from '../../core/data/dataset.js';
-import { buildAlexNet } from '../../core/model/alexnet.js';
+import { prepareBatch, resolveMean } from '../../core/data/transform.js';
+import { buildAlexNet, tapModel } from '../../core/model/alexnet.js';
 import { loadModelDir, saveModelDir } from '../../core/model/io.js';
 import { transaction } from '../../core/store/db.js';
 import {
@@ -21,7 +22,9 @@ import {
 import { renewLease } from '../../core/store/leases.js';
 import { openWorkbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
-import { runPreprocessing } from '../../core/train/trainer.js';
+import { evalSpec, runPreprocessing } from '../../core/train/trainer.js';
+import type { RunConfig } from '../../core/schema/run-config.js';
+import { readNpyInfo } from '../../core/util/npy.js';
 import { ROOT, svw, svwJson, tempDir } from '../helpers/cli.js';
 
 interface ListItem {
@@ -56,7 +59,7 @@ const run = (...args: string[]) => svw(args, env);
 const json = <T>(...args: string[]) => svwJson<T>([...args, '--json'], env);
 const ids = (items: { id: number }[]) => items.map((r) => r.id);
 let classes: string[] = [];
-let demoImage = '';
+let run1: { config: RunConfig; datasetId: number; imageSize: number };
 
 const point = (key: string, value: number, epoch: number) => ({
   key,
@@ -74,12 +77,12 @@ beforeAll(async () => {
     const demo = path.join(ROOT, 'demo/cifar10-demo');
     const ds = await importDataset(wb.db, demo, { name: 'demo' }, wb.paths);
     classes = ds.classes;
-    demoImage = path.join(demo, 'test', 'cat', readdirSync(path.join(demo, 'test', 'cat'))[0]!);
     const add = (experiment: string, settings: string[], name?: string) => {
       const { config } = prepareRun(wb.db, { dataset: 'demo', preset: 'alexnet-cifar', settings });
       return { id: insertRun(wb.db, { experiment, name, datasetId: ds.id, config }), config };
     };
     const r1 = add('sweep', ['lr=0.01', 'epochs=10'], 'baseline');
+    run1 = { config: r1.config, datasetId: ds.id, imageSize: ds.imageSize };
     const r2 = add('sweep', ['lr=0.02', 'epochs=10']);
     const r3 = add('sweep', ['lr=0.05', 'batch=64', 'epochs=10']);
     const r4 = add('other', ['lr=0.01', 'epochs=10']);
@@ -382,18 +385,83 @@ describe('svw export', () => {
     expect(run('export', '2', '--out', path.join(tmp.dir, 'y')).stderr).toMatch(/no checkpoint/);
   });
 
-  it('exports a model that loads and predicts', async () => {
+  /** The run's side: the checkpoint's network on val images, batched the way training evaluates. */
+  async function runOwnOutputs() {
+    const wb = openWorkbench(home);
+    const images = wb.db
+      .prepare(
+        `SELECT idx, path FROM dataset_images WHERE dataset_id = ? AND split = 'val' ORDER BY idx LIMIT 12`,
+      )
+      .all(run1.datasetId) as { idx: number; path: string }[];
+    const checkpoint = path.join(wb.paths.run(1), 'checkpoints', 'last');
+    const cache = new DatasetCache(wb.paths.dataset(run1.datasetId), run1.imageSize);
+    wb.close();
+    const spec = evalSpec(run1.config, false);
+    const stats = cache.stats();
+    const indices = images.map((i) => i.idx);
+    const x = prepareBatch(cache, stats, resolveMean(spec, cache, stats), spec, indices, 'eval');
+    cache.close();
+    const { model } = await loadModelDir(checkpoint);
+    const [probs, fc7] = tf.tidy(() => {
+      const input = tf.tensor4d(x, [images.length, spec.crop, spec.crop, 3]);
+      return [
+        tf.softmax(tapModel(model, 'fc8').predict(input) as tf.Tensor2D).arraySync(),
+        (tapModel(model, 'fc7').predict(input) as tf.Tensor2D).arraySync(),
+      ];
+    });
+    model.dispose();
+    return { files: images.map((i) => i.path), probs, fc7 };
+  }
+
+  it('exports a model whose probabilities match the run’s own evaluation of the same images', async () => {
     const bundle = await loadModelDir(out);
     expect(bundle.labels).toEqual(classes);
     expect(bundle.mean.type).toBe('image');
     bundle.model.dispose();
-    const predictions = svwJson<{ image: string; top: { label: string }[] }[]>(
-      ['predict', '--model', out, '--backend', 'cpu', '--json', demoImage],
+    const own = await runOwnOutputs();
+    // The comparison means something only if the network's outputs depend on its input.
+    const flat = own.probs.flat();
+    expect(Math.max(...flat) - Math.min(...flat)).toBeGreaterThan(0.01);
+
+    const predictions = svwJson<{ image: string; top: { label: string; prob: number }[] }[]>(
+      [
+        'predict',
+        '--model',
+        out,
+        '--backend',
+        'cpu',
+        '--json',
+        '--top',
+        String(classes.length),
+      ].concat(own.files),
       env,
     );
-    expect(predictions).toHaveLength(1);
-    expect(predictions[0]!.top).toHaveLength(5);
-    expect(classes).toContain(predictions[0]!.top[0]!.label);
+    expect(predictions.map((p) => p.image)).toEqual(own.files);
+    predictions.forEach((p, i) => {
+      const byClass = classes.map((c) => p.top.find((t) => t.label === c)!.prob);
+      byClass.forEach((prob, c) => expect(prob).toBeCloseTo(own.probs[i]![c]!, 4));
+    });
+  });
+
+  it('writes the fc7 features the run itself computes for the same images', async () => {
+    const own = await runOwnOutputs();
+    const npy = path.join(tmp.dir, 'features.npy');
+    svwJson(
+      ['features', '--model', out, '--backend', 'cpu', '--json', '--out', npy, ...own.files],
+      env,
+    );
+    const info = readNpyInfo(npy);
+    const dims = run1.config.model.fc[1];
+    expect(info.shape).toEqual([own.files.length, dims]);
+    const bytes = readFileSync(npy).subarray(info.dataOffset);
+    const rows = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    own.fc7.forEach((row, i) => {
+      const norm = Math.hypot(...row);
+      let diff = 0;
+      row.forEach((v, j) => (diff += (v - rows[i * dims + j]!) ** 2));
+      expect(norm).toBeGreaterThan(0);
+      expect(Math.sqrt(diff) / norm).toBeLessThan(1e-4);
+    });
   });
 });
 
