@@ -1,2 +1,0 @@
--- Reserved: this number belongs to a migration of another branch; the schema is unchanged here.
-SELECT 1;
