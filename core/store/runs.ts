@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { MetricPoint, WorkerMessage } from '../schema/messages.js';
 import { configHash, flattenParams, type RunConfig } from '../schema/run-config.js';
 import { transaction, type Db } from './db.js';
@@ -264,7 +265,8 @@ function processAlive(pid: number): boolean {
  * Marks runs `interrupted` that were running under a host whose lease has lapsed (it crashed,
  * was killed, or its machine went away), judged by the lease's heartbeat rather than a process
  * id, which may be reused or belong to another machine sharing the home. Runs of a live host
- * are left alone. Runs from before leases (no host id) fall back to the process check.
+ * are left alone, except that a lease taken on this machine by a process that no longer exists
+ * is dead at once. Runs from before leases (no host id) fall back to the process check.
  * Returns the ids marked.
  */
 export function recoverInterrupted(
@@ -286,10 +288,14 @@ export function recoverInterrupted(
     pid: number | null;
     holds: number | null;
   }[];
+  // A lease of this machine whose process is gone is dead at once: a killed host has no
+  // chance to release it, and waiting out its time to live would leave the run 'running'.
+  const here = os.hostname();
+  const goneHere = (pid: number | null) => pid !== null && pid !== process.pid && !alive(pid);
   const dead = running.filter((r) =>
     r.hostId !== null
-      ? !r.holds
-      : r.hostPid === null || (r.hostPid !== process.pid && !alive(r.hostPid)),
+      ? !r.holds || (r.machine === here && goneHere(r.pid))
+      : r.hostPid === null || goneHere(r.hostPid),
   );
   transaction(db, () => {
     for (const r of dead) {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   getLease,
@@ -47,6 +48,19 @@ describe('host liveness by lease', () => {
     const run = getRun(wb.db, id)!;
     expect(run.status).toBe('interrupted');
     expect(run.error).toMatch(/on here \(pid \d+\) stopped while this run was running/);
+  });
+
+  it('interrupts a run at once whose live lease was taken on this machine by a process now gone', () => {
+    renewLease(wb.db, {
+      id: 'killed',
+      machine: os.hostname(),
+      pid: 999_998,
+      kind: 'cli',
+      ttlS: 90,
+    });
+    const id = runningUnder('killed', 999_998);
+    expect(recoverInterrupted(wb.db, (pid) => pid !== 999_998)).toContain(id);
+    expect(getRun(wb.db, id)!.error).toMatch(/pid 999998\) stopped while this run was running/);
   });
 
   it('interrupts a run whose host released its lease (closed) and left it running', () => {
