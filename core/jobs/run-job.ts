@@ -264,6 +264,15 @@ export class RunningJob {
           'info',
           `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${message.engine.detail})`,
         );
+        if (message.engine.adapter) {
+          const a = message.engine.adapter;
+          addLog(
+            this.db,
+            runId,
+            'info',
+            `adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ', software' : ''})`,
+          );
+        }
         for (const s of message.skipped)
           addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
         return;

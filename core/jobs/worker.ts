@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../engine/backends.js';
+import { checkEngine, explainEngineError } from '../engine/faults.js';
 import { serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
@@ -68,6 +69,7 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
       emit: (m) => void io.send(m),
       cancelled: () => cancelled,
     });
+    checkEngine();
     await io.send({ type: 'done', status });
   } else {
     const emit = (m: WorkerMessage) => void io.send(m);
@@ -82,8 +84,16 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
         await runEmbedding({ ...job, config }, emit);
         break;
     }
+    // A device that failed during the job leaves results that cannot be trusted.
+    checkEngine();
     await io.send({ type: 'done', status: 'completed' });
   }
+}
+
+/** The job's batch size, for advice after running out of GPU memory. */
+function batchOf(message: Extract<HostMessage, { type: 'start' }>): number | undefined {
+  const batch = (message.job.config as { batchSize?: unknown }).batchSize;
+  return typeof batch === 'number' ? batch : undefined;
 }
 
 io.onMessage((raw) => {
@@ -98,7 +108,9 @@ io.onMessage((raw) => {
   started = true;
   run(message)
     .then(() => process.exit(0))
-    .catch(async (err: unknown) => {
+    .catch(async (cause: unknown) => {
+      // A GPU that was lost or ran out of memory is the reason, not the error it led to.
+      const err = explainEngineError(cause, batchOf(message));
       // A full disk or a read-only folder is said plainly in the run's error; the stack stays.
       const storage = storageError(err);
       const error = serializeError(err);

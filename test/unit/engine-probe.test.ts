@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeBackends, type ProbeDeps } from '../../core/engine/backends.js';
+import { fakeGpu } from '../helpers/fake-gpu.js';
 
 /** Deps over a fake node_modules: `files` lists every file that exists, by full path. */
 function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { required: string[] } {
@@ -23,6 +24,7 @@ function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { requir
     },
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
     detectGpus: async () => gpus,
+    webgpu: async () => fakeGpu([]),
   };
 }
 
@@ -37,6 +39,7 @@ describe('probeBackends (no backend is loaded)', () => {
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped).toEqual([
       { backend: 'tensorflow-gpu', reason: 'no NVIDIA driver (nvidia-smi not found)' },
+      { backend: 'webgpu', reason: expect.stringMatching(/^Dawn found no WebGPU adapter/) },
       { backend: 'tensorflow', reason: expect.stringMatching(/tfjs-node is not installed/) },
     ]);
     // The GPU rung never looks for its package without a GPU.
@@ -50,7 +53,7 @@ describe('probeBackends (no backend is loaded)', () => {
     );
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped[0]!.reason).toMatch(/no GPU/);
-    expect(probe.skipped[1]!.reason).toMatch(/without its native binding/);
+    expect(probe.skipped[2]!.reason).toMatch(/without its native binding/);
   });
 
   it('takes tensorflow when its binding is built, and the GPU rung only with a GPU', async () => {
@@ -75,7 +78,12 @@ describe('probeBackends (no backend is loaded)', () => {
     const noWasm = fakeDeps(['/nm/@tensorflow/tfjs-backend-wasm/package.json', CPU], null);
     const probe = await probeBackends('auto', noWasm);
     expect(probe.backend).toBe('cpu');
-    expect(probe.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
+    expect(probe.skipped.map((s) => s.backend)).toEqual([
+      'tensorflow-gpu',
+      'webgpu',
+      'tensorflow',
+      'wasm',
+    ]);
     expect(await probeBackends('wasm', noWasm)).toEqual({
       backend: 'wasm',
       detail: expect.stringMatching(/^cannot load: .*\.wasm binaries/),
@@ -89,6 +97,6 @@ describe('probeBackends (no backend is loaded)', () => {
 
   it('on this machine agrees with the installed packages', async () => {
     const probe = await probeBackends('auto');
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(probe.backend);
+    expect(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).toContain(probe.backend);
   });
 });
