@@ -123,6 +123,8 @@ export interface EngineProbe {
   backend: BackendName;
   detail: string;
   skipped: SkippedBackend[];
+  /** Why a backend asked for by name cannot load. */
+  reason?: string;
 }
 
 /**
@@ -136,11 +138,8 @@ export async function probeBackends(
 ): Promise<EngineProbe> {
   if (choice !== 'auto') {
     const reason = await RUNGS[choice].probe(deps, { auto: false });
-    return {
-      backend: choice,
-      detail: reason === null ? RUNGS[choice].description : `cannot load: ${reason}`,
-      skipped: [],
-    };
+    if (reason === null) return { backend: choice, detail: RUNGS[choice].description, skipped: [] };
+    return { backend: choice, detail: `cannot load: ${reason}`, skipped: [], reason };
   }
   const skipped: SkippedBackend[] = [];
   for (const r of LADDER) {
@@ -150,4 +149,21 @@ export async function probeBackends(
   }
   // The cpu backend is a dependency of the workbench itself, so this is a broken install.
   return { backend: 'cpu', detail: 'no backend is installed', skipped };
+}
+
+/**
+ * Refuses a backend asked for by name that the probe can tell will not load, before a job is
+ * queued for it: one line saying why, instead of a run that fails in its worker.
+ */
+export async function requireBackend(
+  choice: BackendChoice,
+  deps: ProbeDeps = nodeProbeDeps,
+): Promise<void> {
+  if (choice === 'auto') return;
+  const { reason } = await probeBackends(choice, deps);
+  if (reason !== undefined)
+    throw new UserError(
+      `backend '${choice}' cannot load: ${reason}`,
+      'svw doctor shows what this machine has',
+    );
 }

@@ -13,7 +13,7 @@ import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
-import type { BackendChoice } from '../../engine/backends.js';
+import { requireBackend, type BackendChoice } from '../../engine/backends.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, collect, parsePositiveInt } from '../parse.js';
 
@@ -123,6 +123,7 @@ export function registerTrain(program: Command): void {
     .option('--resume <run>', 'continue a run from its last checkpoint (--epochs may extend it)')
     .option('--json', 'machine-readable output')
     .action(async (opts: TrainFlags) => {
+      await requireBackend(opts.backend);
       const wb = openWorkbench();
       try {
         let runId: number;
