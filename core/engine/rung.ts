@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from '../util/errors.js';
 import type { GpuAdapterInfo } from '../schema/backends.js';
+import { nodeLibraryLookup, type LibraryLookup } from './cuda-libs.js';
 import { detectGpus } from './system.js';
 import { dawnGpu, type Gpu } from './webgpu-dawn.js';
 
@@ -37,6 +38,8 @@ export interface NativeDeps {
   detectGpus(): Promise<unknown[] | null>;
   /** navigator.gpu: this process's Dawn instance. */
   webgpu(): Promise<Gpu>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /** What probing the ladder looks at, without loading anything; fakes in tests. */
@@ -48,6 +51,8 @@ export interface ProbeDeps {
   detectGpus(): Promise<unknown[] | null>;
   /** navigator.gpu, to list the WebGPU adapters. */
   webgpu(): Promise<Gpu>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /**
@@ -100,6 +105,7 @@ export const nodeNativeDeps: NativeDeps = {
   requireModule: (id) => nodeRequire(id) as unknown,
   detectGpus,
   webgpu: dawnGpu,
+  libraries: nodeLibraryLookup,
 };
 
 export const nodeProbeDeps: ProbeDeps = {
@@ -119,4 +125,5 @@ export const nodeProbeDeps: ProbeDeps = {
   },
   detectGpus,
   webgpu: dawnGpu,
+  libraries: nodeLibraryLookup,
 };

@@ -14,6 +14,7 @@ import {
 import { parseNvidiaSmi } from '../../core/engine/system.js';
 import { UserError } from '../../core/util/errors.js';
 import { fakeGpu } from '../helpers/fake-gpu.js';
+import { fakeLibraries } from '../helpers/fake-libraries.js';
 
 const info = (backend: BackendName): EngineInfo => ({
   backend,
@@ -47,6 +48,7 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
     },
     detectGpus: async () => gpus,
     webgpu: async () => fakeGpu([]),
+    libraries: fakeLibraries(),
   };
   return { deps, required };
 }

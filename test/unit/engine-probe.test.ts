@@ -2,9 +2,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeBackends, type ProbeDeps } from '../../core/engine/backends.js';
 import { fakeGpu } from '../helpers/fake-gpu.js';
+import { CUDA_11, fakeLibraries } from '../helpers/fake-libraries.js';
 
 /** Deps over a fake node_modules: `files` lists every file that exists, by full path. */
-function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { required: string[] } {
+function fakeDeps(
+  files: string[],
+  gpus: unknown[] | null,
+  libraries: string[] = [],
+): ProbeDeps & { required: string[] } {
   const required: string[] = [];
   const dirs = new Map<string, Set<string>>();
   for (const file of files) {
@@ -25,6 +30,7 @@ function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { requir
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
     detectGpus: async () => gpus,
     webgpu: async () => fakeGpu([]),
+    libraries: fakeLibraries(libraries),
   };
 }
 
@@ -67,7 +73,7 @@ describe('probeBackends (no backend is loaded)', () => {
       backend: 'tensorflow',
       detail: 'libtensorflow CPU',
     });
-    expect(await probeBackends('auto', fakeDeps(files, [{ name: 'T4' }]))).toEqual({
+    expect(await probeBackends('auto', fakeDeps(files, [{ name: 'T4' }], CUDA_11))).toEqual({
       backend: 'tensorflow-gpu',
       detail: 'libtensorflow with CUDA',
       skipped: [],
@@ -88,6 +94,7 @@ describe('probeBackends (no backend is loaded)', () => {
       backend: 'wasm',
       detail: expect.stringMatching(/^cannot load: .*\.wasm binaries/),
       skipped: [],
+      reason: expect.stringMatching(/\.wasm binaries/),
     });
     expect(await probeBackends('cpu', noWasm)).toMatchObject({
       backend: 'cpu',

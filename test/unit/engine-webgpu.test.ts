@@ -16,6 +16,7 @@ import { adapterInfo, listAdapters } from '../../core/engine/webgpu-dawn.js';
 import { judgeAdapters, watchDevice } from '../../core/engine/webgpu.js';
 import { UserError } from '../../core/util/errors.js';
 import { fakeGpu, LAVAPIPE, RTX, type FakeAdapter } from '../helpers/fake-gpu.js';
+import { fakeLibraries } from '../helpers/fake-libraries.js';
 
 /** Probe deps where every other rung is missing (no GPU, no packages) and Dawn offers `adapters`. */
 function probeDeps(adapters: FakeAdapter[] | Error): ProbeDeps {
@@ -27,6 +28,7 @@ function probeDeps(adapters: FakeAdapter[] | Error): ProbeDeps {
       if (adapters instanceof Error) throw adapters;
       return fakeGpu(adapters);
     },
+    libraries: fakeLibraries(),
   };
 }
 
@@ -37,6 +39,7 @@ function nativeDeps(adapters: FakeAdapter[]): NativeDeps {
     },
     detectGpus: async () => null,
     webgpu: async () => fakeGpu(adapters),
+    libraries: fakeLibraries(),
   };
 }
 
