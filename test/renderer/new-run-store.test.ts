@@ -24,7 +24,10 @@ function setup(handlers: Partial<WorkbenchApi> = {}) {
 
 describe('new-run store', () => {
   beforeEach(() => setActivePinia(createPinia()));
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => {
+    useNewRunStore().$dispose();
+    vi.useRealTimers();
+  });
 
   it('starts from the first preset and dataset with no settings', async () => {
     setup();

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, ref, watch } from 'vue';
+import { computed, onScopeDispose, ref, watch } from 'vue';
 import type { CheckResult, PresetInfo, SettingsInfo } from '../../../core/api/contract';
 import type { DatasetRow } from '../../../core/store/datasets';
 import { ApiError, client } from '../api/client';
@@ -208,6 +208,10 @@ export const useNewRunStore = defineStore('new-run', () => {
       }, CHECK_DEBOUNCE_MS);
     },
   );
+  // A disposed store (a closed window, the next test) must not call the host a beat later.
+  onScopeDispose(() => {
+    if (timer) clearTimeout(timer);
+  });
 
   /** Fills the form from an existing run (`?clone=<id>`). */
   async function prefillFromClone(id: number): Promise<void> {
