@@ -14,6 +14,7 @@ import { createHostService } from '../../core/api/service.js';
 import { forkJobHost } from '../../core/jobs/hosts/fork.js';
 import type { FeatureIndexRow } from '../../core/store/indexes.js';
 import { CIFAR_SMALL, tempDir } from '../helpers/cli.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 /**
  * The host service with real worker processes and real images: the bundled demo trained for one
@@ -36,11 +37,7 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
+const { ok } = serviceCalls(() => service);
 
 /** The first event (already pushed, or still to come) that `match` accepts. */
 function waitForEvent<E extends PushEvent>(
