@@ -113,7 +113,8 @@ describe('alexnet-paper', () => {
 
 describe('seeds and init ablation', () => {
   it('same seed gives identical weights, a different seed different ones', () => {
-    const [a, b, c] = [1, 1, 2].map((s) =>
+    // Seed 0 is every run's default.
+    const [a, b, c] = [0, 0, 2].map((s) =>
       build('alexnet-paper', [SMALL_FC], s),
     ) as tfl.LayersModel[];
     for (const name of ['conv1', 'conv4', 'fc6', 'fc8']) {
