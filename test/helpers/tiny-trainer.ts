@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import { randomPixels } from '../../bench/train-step.js';
 import { buildAlexNet, tapModel } from '../../core/model/alexnet.js';
-import { applySettings } from '../../core/model/settings.js';
+import { applyModelSettings } from '../../core/schema/apply-settings.js';
 import { presetConfig, type ModelConfig, type PresetName } from '../../core/schema/model-config.js';
 import { defaultRunConfig, type OptimConfig } from '../../core/schema/run-config.js';
 import { predictBatch } from '../../core/train/evaluate.js';
@@ -12,7 +12,7 @@ import { trainableParams, trainStep } from '../../core/train/trainer.js';
 
 /** A preset with `--set` settings applied (`conv1.filters=8`, `fc=16,16`…). */
 export function tinyConfig(preset: PresetName, settings: string[]): ModelConfig {
-  return applySettings(presetConfig(preset), settings);
+  return applyModelSettings(presetConfig(preset), settings);
 }
 
 /** A network on the current backend, stepped by the trainer's own trainStep and Optimizer. */
