@@ -3,6 +3,7 @@ import type { GpuAdapterInfo } from '../schema/backends.js';
 import { errorMessage } from '../util/errors.js';
 import { recordFault } from './faults.js';
 import { activate, packageVersion, type Rung } from './rung.js';
+import { registerWebgpuTrainingKernels } from './webgpu-kernels.js';
 import {
   adapterInfo,
   describeAdapter,
@@ -104,7 +105,8 @@ export const webgpu: Rung<'webgpu'> = {
     const info = adapter ? adapterInfo(adapter) : null;
     const reason = judgeAdapters(info ? [info] : [], how.auto);
     if (reason !== null || !adapter || !info) throw new Error(reason ?? noAdapterReason());
-    const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+    const { WebGPUBackend, webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
+    registerWebgpuTrainingKernels(webgpu_util as never);
     const device = await openDevice(adapter);
     watchDevice(device as WatchedDevice);
     exposeGpu(gpu);

@@ -78,7 +78,7 @@ describe.skipIf(skip !== null)('webgpu kernels against the cpu backend', () => {
     await selectBackend('webgpu');
     // Small tensors whose values sit on the CPU would run tfjs's CPU kernels: test the shaders.
     tf.env().set('WEBGPU_CPU_FORWARD', false);
-  });
+  }, 120_000);
 
   it('records the training kernels, forward and gradient', () => {
     const kernels = new Set(calls.map((c) => c.kernel));
@@ -100,7 +100,7 @@ describe.skipIf(skip !== null)('webgpu kernels against the cpu backend', () => {
       expect(kernels, k).toContain(k);
   });
 
-  it('gives the cpu backend outputs for every recorded call', async () => {
+  it('gives the cpu backend outputs for every recorded call', { timeout: 300_000 }, async () => {
     const worst = new Map<string, number>();
     for (const call of calls) {
       const outputs = await replayKernel(call);
