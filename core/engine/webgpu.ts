@@ -9,7 +9,6 @@ import {
   describeAdapter,
   listAdapters,
   noAdapterReason,
-  type Gpu,
   type GpuAdapter,
 } from './webgpu-dawn.js';
 
@@ -61,12 +60,22 @@ export function watchDevice(device: WatchedDevice): void {
   });
 }
 
-/** Makes `gpu` navigator.gpu, which tfjs-backend-webgpu checks for (Node 20 has no navigator). */
-function exposeGpu(gpu: Gpu): void {
+/**
+ * Makes `gpu` navigator.gpu, which tfjs-backend-webgpu checks for: Node 20 has no navigator,
+ * newer Node and Electron have one to extend, or, should it refuse, to replace.
+ */
+export function exposeGpu(gpu: unknown): void {
   const g = globalThis as { navigator?: object };
-  if (g.navigator === undefined)
-    Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true });
-  Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  try {
+    if (g.navigator === undefined) throw new Error('no navigator');
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  } catch {
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...g.navigator, gpu },
+      configurable: true,
+      writable: true,
+    });
+  }
 }
 
 async function openDevice(adapter: GpuAdapter): Promise<unknown> {

@@ -13,7 +13,7 @@ import {
   explainEngineError,
 } from '../../core/engine/faults.js';
 import { adapterInfo, listAdapters } from '../../core/engine/webgpu-dawn.js';
-import { judgeAdapters, watchDevice } from '../../core/engine/webgpu.js';
+import { exposeGpu, judgeAdapters, watchDevice } from '../../core/engine/webgpu.js';
 import { UserError } from '../../core/util/errors.js';
 import { fakeGpu, LAVAPIPE, RTX, type FakeAdapter } from '../helpers/fake-gpu.js';
 import { fakeLibraries } from '../helpers/fake-libraries.js';
@@ -213,3 +213,36 @@ function fakeGpuAdapter(a: FakeAdapter) {
     requestDevice: async () => ({}),
   };
 }
+
+describe('navigator.gpu for tfjs-backend-webgpu', () => {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  afterEach(() => {
+    if (descriptor) Object.defineProperty(globalThis, 'navigator', descriptor);
+    else delete (globalThis as { navigator?: unknown }).navigator;
+  });
+  const navigator = () =>
+    (globalThis as { navigator?: { gpu?: unknown; language?: string } }).navigator;
+
+  it('is added to a navigator (Node 21+, Electron), or made where there is none (Node 20)', () => {
+    const gpu = fakeGpu([]);
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { language: 'en' },
+      configurable: true,
+    });
+    exposeGpu(gpu);
+    expect(navigator()).toMatchObject({ gpu, language: 'en' });
+    delete (globalThis as { navigator?: unknown }).navigator;
+    exposeGpu(gpu);
+    expect(navigator()?.gpu).toBe(gpu);
+  });
+
+  it('replaces a navigator that cannot be extended, keeping what it had', () => {
+    const gpu = fakeGpu([]);
+    Object.defineProperty(globalThis, 'navigator', {
+      value: Object.freeze({ language: 'en' }),
+      configurable: true,
+    });
+    exposeGpu(gpu);
+    expect(navigator()).toMatchObject({ gpu, language: 'en' });
+  });
+});
