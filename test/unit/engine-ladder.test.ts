@@ -13,6 +13,7 @@ import {
 } from '../../core/engine/backends.js';
 import { parseNvidiaSmi } from '../../core/engine/system.js';
 import { UserError } from '../../core/util/errors.js';
+import { rejection } from '../helpers/rejection.js';
 import { fakeGpu } from '../helpers/fake-gpu.js';
 import { fakeLibraries } from '../helpers/fake-libraries.js';
 
@@ -55,15 +56,6 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
 
 function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

@@ -15,6 +15,7 @@ import {
 import { adapterInfo, listAdapters } from '../../core/engine/webgpu-dawn.js';
 import { exposeGpu, judgeAdapters, watchDevice } from '../../core/engine/webgpu.js';
 import { UserError } from '../../core/util/errors.js';
+import { rejection } from '../helpers/rejection.js';
 import { fakeGpu, LAVAPIPE, RTX, type FakeAdapter } from '../helpers/fake-gpu.js';
 import { fakeLibraries } from '../helpers/fake-libraries.js';
 
@@ -41,15 +42,6 @@ function nativeDeps(adapters: FakeAdapter[]): NativeDeps {
     webgpu: async () => fakeGpu(adapters),
     libraries: fakeLibraries(),
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 afterEach(() => clearEngineFault());
