@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError, errorMessage } from '../util/errors.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
-import { detectGpus } from './system.js';
+import { detectGpus, type GpuDetection } from './system.js';
 
 /** The engine ladder, fastest first. `auto` takes the first that loads. */
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -110,10 +110,16 @@ async function activate(tfBackend: string): Promise<void> {
   await tf.ready();
 }
 
+/** Why the GPU rung cannot be used, from what nvidia-smi said; null when it lists a GPU. */
+function gpuRungProblem(detection: GpuDetection): string | null {
+  if (detection.gpus === null) return detection.problem;
+  return detection.gpus.length === 0 ? 'nvidia-smi lists no GPU' : null;
+}
+
 /** What the libtensorflow rungs need from the outside world; replaced by fakes in tests. */
 export interface NativeDeps {
   requireModule(id: string): unknown;
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
 }
 
 async function loadTensorflow(
@@ -123,9 +129,8 @@ async function loadTensorflow(
   const pkg = name === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   if (name === 'tensorflow-gpu') {
     // libtensorflow's GPU build quietly runs on the CPU when CUDA finds no device; don't claim a GPU then.
-    const gpus = await deps.detectGpus();
-    if (gpus === null) throw new Error('no NVIDIA driver (nvidia-smi not found)');
-    if (gpus.length === 0) throw new Error('nvidia-smi lists no GPU');
+    const reason = gpuRungProblem(await deps.detectGpus());
+    if (reason) throw new Error(reason);
   }
   let binding: unknown;
   try {
@@ -202,7 +207,7 @@ export interface ProbeDeps {
   packageDir(pkg: string): string | null;
   /** File names in a folder ([] when it does not exist). */
   listDir(dir: string): string[];
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
 }
 
 /** The engine a job would most likely run on, found without loading any backend. */
@@ -230,9 +235,8 @@ const DETAILS: Record<BackendName, string> = {
 async function probeRung(name: BackendName, deps: ProbeDeps): Promise<string | null> {
   const pkg = PACKAGES[name];
   if (name === 'tensorflow-gpu') {
-    const gpus = await deps.detectGpus();
-    if (gpus === null) return 'no NVIDIA driver (nvidia-smi not found)';
-    if (gpus.length === 0) return 'nvidia-smi lists no GPU';
+    const reason = gpuRungProblem(await deps.detectGpus());
+    if (reason) return reason;
   }
   const dir = deps.packageDir(pkg);
   if (dir === null) return explainLoadError(pkg, { code: 'MODULE_NOT_FOUND' });

@@ -11,6 +11,7 @@ import {
   type EngineInfo,
   type NativeDeps,
 } from '../../core/engine/backends.js';
+import { detection } from '../helpers/gpus.js';
 import { parseNvidiaSmi } from '../../core/engine/system.js';
 import { UserError } from '../../core/util/errors.js';
 
@@ -44,7 +45,7 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
       required.push(id);
       return onRequire(id);
     },
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
   };
   return { deps, required };
 }

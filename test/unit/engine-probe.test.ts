@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeBackends, type ProbeDeps } from '../../core/engine/backends.js';
+import { probeBackends, selectBackend, type ProbeDeps } from '../../core/engine/backends.js';
+import { detection } from '../helpers/gpus.js';
 
 /** Deps over a fake node_modules: `files` lists every file that exists, by full path. */
 function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { required: string[] } {
@@ -22,7 +23,7 @@ function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { requir
       return dirs.has(dir) ? dir : null;
     },
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
   };
 }
 
@@ -36,7 +37,7 @@ describe('probeBackends (no backend is loaded)', () => {
     const probe = await probeBackends('auto', deps);
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped).toEqual([
-      { backend: 'tensorflow-gpu', reason: 'no NVIDIA driver (nvidia-smi not found)' },
+      { backend: 'tensorflow-gpu', reason: 'nvidia-smi is not installed (no NVIDIA driver)' },
       { backend: 'tensorflow', reason: expect.stringMatching(/tfjs-node is not installed/) },
     ]);
     // The GPU rung never looks for its package without a GPU.
@@ -87,8 +88,10 @@ describe('probeBackends (no backend is loaded)', () => {
     });
   });
 
-  it('on this machine agrees with the installed packages', async () => {
+  it('on this machine predicts the engine the ladder then loads, and what it skips', async () => {
     const probe = await probeBackends('auto');
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(probe.backend);
+    const loaded = await selectBackend('auto');
+    expect(probe.backend).toBe(loaded.engine.backend);
+    expect(probe.skipped.map((s) => s.backend)).toEqual(loaded.skipped.map((s) => s.backend));
   });
 });
