@@ -424,7 +424,8 @@ describe('run queries', () => {
 });
 
 describe('a big workbench', () => {
-  it('lists 10,000 runs with their retrieval precision and tags in well under a second', async () => {
+  // How long it takes is the bench's to say (`npm run bench -- --only store`), not a test's.
+  it('lists 10,000 runs with their retrieval precision and tags', async () => {
     const seed = await createRun([], { experiment: 'bulk' });
     wb.db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
       INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total)
@@ -436,16 +437,13 @@ describe('a big workbench', () => {
     wb.db
       .exec(`INSERT INTO latest_metrics SELECT id, 'retrieval_p_at_5', 0.5, 1, 1, 0.4, (id % 10) / 10.0
       FROM runs WHERE name LIKE 'bulk-%'`);
-    const start = performance.now();
     const runs = await ok<
       { id: number; retrieval: Record<string, number>; tags: Record<string, string> }[]
     >('listRuns', { experiment: 'bulk' });
-    const elapsed = performance.now() - start;
     expect(runs).toHaveLength(10_001);
     for (const r of runs.slice(0, 10_000)) {
       expect(r.tags).toEqual({ batch: `b${r.id % 7}` });
       expect(r.retrieval['5']).toBeCloseTo((r.id % 10) / 10, 10);
     }
-    expect(elapsed).toBeLessThan(1500);
   });
 });
