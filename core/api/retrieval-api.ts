@@ -52,7 +52,10 @@ export function retrievalApi(ctx: ServiceContext) {
       const slot = await ctx.track(ctx.scheduler.acquire());
       try {
         return await ctx.track(
-          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, ctx.backend, slot.gpu),
+          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, {
+            backend: ctx.backend,
+            gpu: slot.gpu,
+          }),
         );
       } finally {
         slot.release();
