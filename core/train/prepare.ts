@@ -3,7 +3,7 @@ import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { PRESET_NAMES, presetConfig } from '../schema/model-config.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
-import { applyRunSettings } from './settings.js';
+import { applyRunSettings } from '../schema/apply-settings.js';
 
 export interface RunRequest {
   dataset: string | number;

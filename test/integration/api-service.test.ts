@@ -17,6 +17,7 @@ import { buildAlexNet } from '../../core/model/alexnet.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../../core/train/checkpoint.js';
 import type { FeatureIndexRow } from '../../core/store/indexes.js';
 import { CIFAR_SMALL, tempDir } from '../helpers/cli.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 /**
  * The host service with real worker processes and real images: the bundled demo trained for one
@@ -42,11 +43,7 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
+const { ok } = serviceCalls(() => service);
 
 /** The first event (already pushed, or still to come) that `match` accepts. */
 function waitForEvent<E extends PushEvent>(

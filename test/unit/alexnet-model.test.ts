@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildAlexNet, summarize } from '../../core/model/alexnet.js';
 import { presetConfig, type ModelConfig } from '../../core/schema/model-config.js';
-import { applySettings } from '../../core/model/settings.js';
+import { applyModelSettings as applySettings } from '../../core/schema/apply-settings.js';
 import { UserError } from '../../core/util/errors.js';
 
 const PAPER_PARAMS = 60_965_224; // DESIGN.md / the paper: two towers, 1000 classes
