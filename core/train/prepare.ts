@@ -3,7 +3,8 @@ import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { PRESET_NAMES, presetConfig } from '../schema/model-config.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
-import { applyRunSettings } from '../schema/apply-settings.js';
+import { applyRunSettings, findSetting } from '../schema/apply-settings.js';
+import { runSettings } from '../schema/settings.js';
 
 export interface RunRequest {
   dataset: string | number;
@@ -34,7 +35,11 @@ export function prepareRun(
   const settings = [...(request.settings ?? [])];
   if (request.epochs !== undefined) settings.push(`epochs=${request.epochs}`);
   // Said before the settings are applied, which would only say the crop exceeds sourceSize.
-  const setsCrop = settings.some((s) => /^(model\.)?inputSize=/.test(s.trim()));
+  const entries = runSettings();
+  const setsCrop = settings.some((s) => {
+    const path = findSetting(entries, s.split('=')[0]!.trim())?.path;
+    return path?.join('.') === 'model.inputSize';
+  });
   if (!setsCrop && base.model.inputSize > dataset.imageSize)
     throw cropTooLarge(base.model.inputSize, dataset);
   const config = applyRunSettings(base, settings);

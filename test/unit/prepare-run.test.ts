@@ -44,6 +44,13 @@ describe('prepareRun', () => {
       settings: ['inputSize=112'],
     });
     expect(fitted.config.model).toMatchObject({ inputSize: 112, sourceSize: 128 });
+    // Set under its params name too.
+    const named = prepareRun(wb.db, {
+      dataset: photos,
+      preset: 'alexnet-paper',
+      settings: ['model.inputSize=96'],
+    });
+    expect(named.config.model.inputSize).toBe(96);
     const cifar = prepareRun(wb.db, { dataset: datasetOf('tiny', 32), preset: 'alexnet-cifar' });
     expect(cifar.config.model).toMatchObject({ inputSize: 24, sourceSize: 32, classes: 2 });
   });
