@@ -98,8 +98,14 @@ export async function selectBackend(
   );
 }
 
+/** An engine selection as a worker reports it (names are plain strings across the boundary). */
+export interface SelectionReport {
+  engine: Pick<EngineInfo, 'package' | 'version' | 'detail'> & { backend: string };
+  skipped: { backend: string; reason: string }[];
+}
+
 /** One line per backend for `auto`: which was chosen and why the faster ones were skipped. */
-export function describeSelection(sel: EngineSelection): string[] {
+export function describeSelection(sel: SelectionReport): string[] {
   return [
     `engine: ${sel.engine.backend} (${sel.engine.package} ${sel.engine.version}, ${sel.engine.detail})`,
     ...sel.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from '../util/errors.js';
 import type { GpuAdapterInfo } from '../schema/backends.js';
 import { nodeLibraryLookup, type LibraryLookup } from './cuda-libs.js';
-import { detectGpus } from './system.js';
+import { detectGpus, type GpuDetection } from './system.js';
 import { dawnGpu, type Gpu } from './webgpu-dawn.js';
 
 /** What a loaded rung reports about itself; the ladder adds the rung's name and records it. */
@@ -35,7 +35,7 @@ export interface Hardware {
 /** What the libtensorflow rungs need from the outside world when loading; fakes in tests. */
 export interface NativeDeps {
   requireModule(id: string): unknown;
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
   /** navigator.gpu: this process's Dawn instance. */
   webgpu(): Promise<Gpu>;
   /** Where the CUDA libraries are looked for. */
@@ -48,7 +48,7 @@ export interface ProbeDeps {
   packageDir(pkg: string): string | null;
   /** File names in a folder ([] when it does not exist). */
   listDir(dir: string): string[];
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
   /** navigator.gpu, to list the WebGPU adapters. */
   webgpu(): Promise<Gpu>;
   /** Where the CUDA libraries are looked for. */

@@ -1,15 +1,19 @@
 import { explainMissingCuda, findCudaLibraries, type LibraryLookup } from './cuda-libs.js';
 import type { Rung } from './rung.js';
+import type { GpuDetection } from './system.js';
 import { loadBinding, probeBinding } from './libtensorflow.js';
 
 const PACKAGE = '@tensorflow/tfjs-node-gpu';
 const DESCRIPTION = 'libtensorflow with CUDA';
 
-/** Why there is no GPU for libtensorflow to use, from nvidia-smi; null when it lists one. */
-async function noGpu(detect: () => Promise<unknown[] | null>): Promise<string | null> {
+/**
+ * Why there is no GPU for libtensorflow to use, from nvidia-smi (not installed, failed with its
+ * exit code and message, or not answering); null when it lists one.
+ */
+async function noGpu(detect: () => Promise<GpuDetection>): Promise<string | null> {
   // libtensorflow's GPU build quietly runs on the CPU when CUDA finds no device; don't claim a GPU then.
-  const gpus = await detect();
-  if (gpus === null) return 'no NVIDIA driver (nvidia-smi not found)';
+  const { gpus, problem } = await detect();
+  if (gpus === null) return problem;
   if (gpus.length === 0) return 'nvidia-smi lists no GPU';
   return null;
 }

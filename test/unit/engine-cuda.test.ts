@@ -3,6 +3,7 @@ import { createNodeLoaders, probeBackends } from '../../core/engine/backends.js'
 import { explainMissingCuda, findCudaLibraries } from '../../core/engine/cuda-libs.js';
 import { fakeGpu } from '../helpers/fake-gpu.js';
 import { CUDA_11, fakeLibraries } from '../helpers/fake-libraries.js';
+import { detection } from '../helpers/gpus.js';
 
 const LDCONFIG = `3 libs found in cache \`/etc/ld.so.cache'
 \tlibcudnn.so.8 (libc6,x86-64) => /opt/cudnn/lib/libcudnn.so.8
@@ -101,7 +102,7 @@ describe('the tensorflow-gpu rung without its CUDA libraries', () => {
       packageDir: (pkg: string) => (pkg === '@tensorflow/tfjs-node-gpu' ? '/nm/' + pkg : null),
       listDir: (dir: string) =>
         dir.endsWith('/lib') ? ['napi-v8'] : dir.endsWith('napi-v8') ? ['tfjs_binding.node'] : [],
-      detectGpus: async () => [{ name: 'Tesla T4' }],
+      detectGpus: async () => detection([{ name: 'Tesla T4' }]),
       webgpu: async () => fakeGpu([]),
       libraries: fakeLibraries(libraries),
       requireModule: (id: string) => {

@@ -11,6 +11,7 @@ import {
   type EngineInfo,
   type NativeDeps,
 } from '../../core/engine/backends.js';
+import { detection } from '../helpers/gpus.js';
 import { parseNvidiaSmi } from '../../core/engine/system.js';
 import { UserError } from '../../core/util/errors.js';
 import { rejection } from '../helpers/rejection.js';
@@ -47,7 +48,7 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
       required.push(id);
       return onRequire(id);
     },
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
     webgpu: async () => fakeGpu([]),
     libraries: fakeLibraries(),
   };

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeBackends, type ProbeDeps } from '../../core/engine/backends.js';
+import { probeBackends, selectBackend, type ProbeDeps } from '../../core/engine/backends.js';
 import { fakeGpu } from '../helpers/fake-gpu.js';
 import { CUDA_11, fakeLibraries } from '../helpers/fake-libraries.js';
+import { detection } from '../helpers/gpus.js';
 
 /** Deps over a fake node_modules: `files` lists every file that exists, by full path. */
 function fakeDeps(
@@ -28,7 +29,7 @@ function fakeDeps(
       return dirs.has(dir) ? dir : null;
     },
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
     webgpu: async () => fakeGpu([]),
     libraries: fakeLibraries(libraries),
   };
@@ -44,7 +45,7 @@ describe('probeBackends (no backend is loaded)', () => {
     const probe = await probeBackends('auto', deps);
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped).toEqual([
-      { backend: 'tensorflow-gpu', reason: 'no NVIDIA driver (nvidia-smi not found)' },
+      { backend: 'tensorflow-gpu', reason: 'nvidia-smi is not installed (no NVIDIA driver)' },
       { backend: 'webgpu', reason: expect.stringMatching(/^Dawn found no WebGPU adapter/) },
       { backend: 'tensorflow', reason: expect.stringMatching(/tfjs-node is not installed/) },
     ]);
@@ -102,8 +103,10 @@ describe('probeBackends (no backend is loaded)', () => {
     });
   });
 
-  it('on this machine agrees with the installed packages', async () => {
+  it('on this machine predicts the engine the ladder then loads, and what it skips', async () => {
     const probe = await probeBackends('auto');
-    expect(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']).toContain(probe.backend);
+    const loaded = await selectBackend('auto');
+    expect(probe.backend).toBe(loaded.engine.backend);
+    expect(probe.skipped.map((s) => s.backend)).toEqual(loaded.skipped.map((s) => s.backend));
   });
 });

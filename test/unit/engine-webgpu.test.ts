@@ -18,13 +18,14 @@ import { UserError } from '../../core/util/errors.js';
 import { rejection } from '../helpers/rejection.js';
 import { fakeGpu, LAVAPIPE, RTX, type FakeAdapter } from '../helpers/fake-gpu.js';
 import { fakeLibraries } from '../helpers/fake-libraries.js';
+import { detection } from '../helpers/gpus.js';
 
 /** Probe deps where every other rung is missing (no GPU, no packages) and Dawn offers `adapters`. */
 function probeDeps(adapters: FakeAdapter[] | Error): ProbeDeps {
   return {
     packageDir: (pkg) => (pkg === '@tensorflow/tfjs-backend-cpu' ? '/nm/cpu' : null),
     listDir: () => [],
-    detectGpus: async () => null,
+    detectGpus: async () => detection(null),
     webgpu: async () => {
       if (adapters instanceof Error) throw adapters;
       return fakeGpu(adapters);
@@ -38,7 +39,7 @@ function nativeDeps(adapters: FakeAdapter[]): NativeDeps {
     requireModule: (id) => {
       throw Object.assign(new Error(`no ${id}`), { code: 'MODULE_NOT_FOUND' });
     },
-    detectGpus: async () => null,
+    detectGpus: async () => detection(null),
     webgpu: async () => fakeGpu(adapters),
     libraries: fakeLibraries(),
   };
@@ -84,7 +85,9 @@ describe('the webgpu rung chooses adapters', () => {
     expect(await probeBackends('auto', probeDeps([RTX, LAVAPIPE]))).toEqual({
       backend: 'webgpu',
       detail: 'WebGPU through Dawn',
-      skipped: [{ backend: 'tensorflow-gpu', reason: 'no NVIDIA driver (nvidia-smi not found)' }],
+      skipped: [
+        { backend: 'tensorflow-gpu', reason: 'nvidia-smi is not installed (no NVIDIA driver)' },
+      ],
     });
     const soft = await probeBackends('auto', probeDeps([LAVAPIPE]));
     expect(soft.backend).toBe('cpu');

@@ -103,7 +103,7 @@ export function registerDoctor(program: Command): void {
         `  ${system.platform}/${system.arch}, Node ${system.node}, tfjs-core ${tf.version_core}`,
         `  CPU: ${system.cpuModel}, ${system.cpuCores} cores; memory ${system.memoryGiB} GiB`,
         system.gpus === null
-          ? '  GPU: none found (nvidia-smi not available)'
+          ? `  GPU: none found: ${system.gpuProblem}`
           : system.gpus.length === 0
             ? '  GPU: nvidia-smi lists no GPU'
             : system.gpus
