@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import type { GpuAdapterInfo } from '../schema/backends.js';
 import { nodeLibraryLookup, type LibraryLookup } from './cuda-libs.js';
 import { detectGpus, type GpuDetection } from './system.js';
-import { dawnGpu, type Gpu } from './webgpu-dawn.js';
+import { dawnGpu, listAdaptersApart, type Gpu } from './webgpu-dawn.js';
 
 /** What a loaded rung reports about itself; the ladder adds the rung's name and records it. */
 export interface LoadedEngine {
@@ -38,6 +38,11 @@ export interface NativeDeps {
   detectGpus(): Promise<GpuDetection>;
   /** navigator.gpu: this process's Dawn instance. */
   webgpu(): Promise<Gpu>;
+  /**
+   * The WebGPU adapters Dawn offers, listed out of process (webgpu-list.ts), for `auto` to
+   * judge before Dawn is loaded here.
+   */
+  adapters(): Promise<GpuAdapterInfo[]>;
   /** Where the CUDA libraries are looked for. */
   libraries: LibraryLookup;
 }
@@ -49,8 +54,8 @@ export interface ProbeDeps {
   /** File names in a folder ([] when it does not exist). */
   listDir(dir: string): string[];
   detectGpus(): Promise<GpuDetection>;
-  /** navigator.gpu, to list the WebGPU adapters. */
-  webgpu(): Promise<Gpu>;
+  /** The WebGPU adapters Dawn offers (listed out of process: webgpu-list.ts). */
+  adapters(): Promise<GpuAdapterInfo[]>;
   /** Where the CUDA libraries are looked for. */
   libraries: LibraryLookup;
 }
@@ -105,6 +110,7 @@ export const nodeNativeDeps: NativeDeps = {
   requireModule: (id) => nodeRequire(id) as unknown,
   detectGpus,
   webgpu: dawnGpu,
+  adapters: () => listAdaptersApart(),
   libraries: nodeLibraryLookup,
 };
 
@@ -124,6 +130,6 @@ export const nodeProbeDeps: ProbeDeps = {
     }
   },
   detectGpus,
-  webgpu: dawnGpu,
+  adapters: () => listAdaptersApart(),
   libraries: nodeLibraryLookup,
 };

@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import type { GpuAdapterInfo } from '../schema/backends.js';
 import { errorMessage } from '../util/errors.js';
+import { compiledModulePath, unpackedPath } from '../util/module-path.js';
 
 /**
  * Dawn, Google's WebGPU implementation, through its Node binding (the npm `webgpu` package, a
@@ -120,4 +122,67 @@ export function noAdapterReason(platform: string = process.platform): string {
         ? 'update the GPU driver (Dawn uses Direct3D 12)'
         : 'Dawn uses Metal, which needs macOS 10.15 or newer';
   return `Dawn found no WebGPU adapter: ${hint}`;
+}
+
+/** How a child process ended: its exit code or signal, and what it printed. */
+export interface ChildOutcome {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs `script` with this process's Node (Electron's, as Node) and collects what it printed. */
+function runScript(script: string, timeoutMs: number): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [script],
+      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; signal?: string; killed?: boolean }) | null;
+        resolve({
+          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+          timedOut: e?.killed === true && e.signal === 'SIGTERM',
+        });
+      },
+    );
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Reads the adapter list from the lister's output, or throws why there is none. */
+export function parseAdapterList(out: ChildOutcome, timeoutMs: number): GpuAdapterInfo[] {
+  if (out.timedOut)
+    throw new Error(`listing the WebGPU adapters took over ${timeoutMs / 1000} s; gave up`);
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  const parsed = parseJson(line) as { adapters?: GpuAdapterInfo[]; error?: string } | null;
+  if (parsed?.error) throw new Error(parsed.error);
+  if (Array.isArray(parsed?.adapters)) return parsed.adapters;
+  const how = out.signal ? `was killed by ${out.signal}` : `exited with code ${out.code}`;
+  const said = out.stderr.trim().split('\n').at(-1);
+  throw new Error(`listing the WebGPU adapters ${how}${said ? `: ${said}` : ''}`);
+}
+
+/**
+ * The adapters Dawn offers, listed in a child process (engine/webgpu-list.ts says why), so that
+ * probing the engines prints nothing and survives a driver that crashes.
+ */
+export async function listAdaptersApart(
+  run: (script: string, timeoutMs: number) => Promise<ChildOutcome> = runScript,
+  timeoutMs = 30_000,
+): Promise<GpuAdapterInfo[]> {
+  const script = unpackedPath(compiledModulePath(import.meta.url, './webgpu-list.js'));
+  return parseAdapterList(await run(script, timeoutMs), timeoutMs);
 }

@@ -4,13 +4,7 @@ import { errorMessage } from '../util/errors.js';
 import { recordFault } from './faults.js';
 import { activate, packageVersion, type Rung } from './rung.js';
 import { registerWebgpuTrainingKernels } from './webgpu-kernels.js';
-import {
-  adapterInfo,
-  describeAdapter,
-  listAdapters,
-  noAdapterReason,
-  type GpuAdapter,
-} from './webgpu-dawn.js';
+import { adapterInfo, describeAdapter, noAdapterReason, type GpuAdapter } from './webgpu-dawn.js';
 
 const PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 
@@ -103,12 +97,18 @@ export const webgpu: Rung<'webgpu'> = {
   concurrency: () => 1,
   async probe(deps, how) {
     try {
-      return judgeAdapters(await listAdapters(await deps.webgpu()), how.auto);
+      return judgeAdapters(await deps.adapters(), how.auto);
     } catch (err) {
       return errorMessage(err).split('\n')[0]!;
     }
   },
   async load(deps, how) {
+    // `auto` takes only a hardware adapter: judged from a listing made in a child process,
+    // so that Dawn is loaded here (and prints its notices) only when it will be used.
+    if (how.auto) {
+      const reason = judgeAdapters(await deps.adapters(), true);
+      if (reason !== null) throw new Error(reason);
+    }
     const gpu = await deps.webgpu();
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     const info = adapter ? adapterInfo(adapter) : null;

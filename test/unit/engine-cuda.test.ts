@@ -104,6 +104,7 @@ describe('the tensorflow-gpu rung without its CUDA libraries', () => {
         dir.endsWith('/lib') ? ['napi-v8'] : dir.endsWith('napi-v8') ? ['tfjs_binding.node'] : [],
       detectGpus: async () => detection([{ name: 'Tesla T4' }]),
       webgpu: async () => fakeGpu([]),
+      adapters: async () => [],
       libraries: fakeLibraries(libraries),
       requireModule: (id: string) => {
         required.push(id);

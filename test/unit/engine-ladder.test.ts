@@ -50,6 +50,7 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
     },
     detectGpus: async () => detection(gpus),
     webgpu: async () => fakeGpu([]),
+    adapters: async () => [],
     libraries: fakeLibraries(),
   };
   return { deps, required };

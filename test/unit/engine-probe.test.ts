@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probeBackends, selectBackend, type ProbeDeps } from '../../core/engine/backends.js';
-import { fakeGpu } from '../helpers/fake-gpu.js';
 import { CUDA_11, fakeLibraries } from '../helpers/fake-libraries.js';
 import { detection } from '../helpers/gpus.js';
 
@@ -30,7 +29,7 @@ function fakeDeps(
     },
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
     detectGpus: async () => detection(gpus),
-    webgpu: async () => fakeGpu([]),
+    adapters: async () => [],
     libraries: fakeLibraries(libraries),
   };
 }

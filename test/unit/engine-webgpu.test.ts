@@ -12,7 +12,12 @@ import {
   engineFault,
   explainEngineError,
 } from '../../core/engine/faults.js';
-import { adapterInfo, listAdapters } from '../../core/engine/webgpu-dawn.js';
+import {
+  adapterInfo,
+  listAdapters,
+  listAdaptersApart,
+  type ChildOutcome,
+} from '../../core/engine/webgpu-dawn.js';
 import { exposeGpu, judgeAdapters, watchDevice } from '../../core/engine/webgpu.js';
 import { UserError } from '../../core/util/errors.js';
 import { rejection } from '../helpers/rejection.js';
@@ -26,9 +31,9 @@ function probeDeps(adapters: FakeAdapter[] | Error): ProbeDeps {
     packageDir: (pkg) => (pkg === '@tensorflow/tfjs-backend-cpu' ? '/nm/cpu' : null),
     listDir: () => [],
     detectGpus: async () => detection(null),
-    webgpu: async () => {
+    adapters: async () => {
       if (adapters instanceof Error) throw adapters;
-      return fakeGpu(adapters);
+      return listAdapters(fakeGpu(adapters));
     },
     libraries: fakeLibraries(),
   };
@@ -41,6 +46,7 @@ function nativeDeps(adapters: FakeAdapter[]): NativeDeps {
     },
     detectGpus: async () => detection(null),
     webgpu: async () => fakeGpu(adapters),
+    adapters: async () => listAdapters(fakeGpu(adapters)),
     libraries: fakeLibraries(),
   };
 }
@@ -119,12 +125,12 @@ describe('the webgpu rung chooses adapters', () => {
     expect(err.message).not.toContain('\n');
   });
 
-  it('auto skips a software adapter without opening a device', async () => {
-    // Opening it would fail with another message.
-    const adapter = { ...LAVAPIPE, opens: new Error('must not open') };
-    const err = await rejection(
-      createNodeLoaders(nativeDeps([adapter])).load('webgpu', { auto: true }),
-    );
+  it('auto skips a software adapter without loading Dawn in this process', async () => {
+    const deps = {
+      ...nativeDeps([LAVAPIPE]),
+      webgpu: () => Promise.reject(new Error('Dawn must not load here')),
+    };
+    const err = await rejection(createNodeLoaders(deps).load('webgpu', { auto: true }));
     expect(err.message).toMatch(/^only a software adapter/);
   });
 
@@ -239,5 +245,45 @@ describe('navigator.gpu for tfjs-backend-webgpu', () => {
     });
     exposeGpu(gpu);
     expect(navigator()).toMatchObject({ gpu, language: 'en' });
+  });
+});
+
+describe('listing adapters in a child process', () => {
+  const ended = (o: Partial<ChildOutcome>): ChildOutcome => ({
+    code: 0,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    timedOut: false,
+    ...o,
+  });
+  const list = (o: Partial<ChildOutcome>) => listAdaptersApart(async () => ended(o), 5000);
+  const lavapipe = adapterInfo(fakeGpuAdapter(LAVAPIPE));
+
+  it("reads the child's last line, whatever Dawn printed around it", async () => {
+    const stdout = `${JSON.stringify({ adapters: [lavapipe] })}\n`;
+    const stderr = 'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced\n';
+    expect(await list({ stdout, stderr })).toEqual([lavapipe]);
+    expect(await list({ stdout: '{"adapters":[]}' })).toEqual([]);
+  });
+
+  it("passes on Dawn's own reason", async () => {
+    const err = await rejection(
+      list({ stdout: '{"error":"the webgpu package (Dawn) is not installed"}' }),
+    );
+    expect(err.message).toBe('the webgpu package (Dawn) is not installed');
+  });
+
+  it('a driver that crashes or hangs the child is the reason, not a crash here', async () => {
+    const crashed = await rejection(
+      list({ code: null, signal: 'SIGSEGV', stderr: 'vk: loading icd\nSegmentation fault\n' }),
+    );
+    expect(crashed.message).toBe(
+      'listing the WebGPU adapters was killed by SIGSEGV: Segmentation fault',
+    );
+    const exited = await rejection(list({ code: 3 }));
+    expect(exited.message).toBe('listing the WebGPU adapters exited with code 3');
+    const hung = await rejection(list({ code: null, signal: 'SIGTERM', timedOut: true }));
+    expect(hung.message).toBe('listing the WebGPU adapters took over 5 s; gave up');
   });
 });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKENDS, nodeLoaders, type BackendName, type EngineInfo } from '../../engine/backends.js';
 import { systemInfo } from '../../engine/system.js';
-import { dawnGpu, describeAdapter, listAdapters } from '../../engine/webgpu-dawn.js';
+import { describeAdapter, listAdaptersApart } from '../../engine/webgpu-dawn.js';
 import type { GpuAdapterInfo } from '../../schema/backends.js';
 import { errorMessage } from '../../util/errors.js';
 import { printJson, type CommonOptions } from '../output.js';
@@ -68,7 +68,7 @@ async function probeBackends(): Promise<BackendStatus[]> {
 /** The WebGPU adapters Dawn offers, or why there are none to ask. */
 async function gpuAdapters(): Promise<GpuAdapterInfo[] | string> {
   try {
-    return await listAdapters(await dawnGpu());
+    return await listAdaptersApart();
   } catch (err) {
     return errorMessage(err);
   }
