@@ -130,6 +130,11 @@ export function commitOffset(db: Db, id: number, offset: number, line: number): 
   );
 }
 
+/** Forgets a job sbatch never accepted: nothing ran, so there is nothing to show of it. */
+export function discardClusterJob(db: Db, id: number): void {
+  db.prepare('DELETE FROM cluster_jobs WHERE id = ?').run(id);
+}
+
 export function endClusterJob(db: Db, id: number): void {
   db.prepare('UPDATE cluster_jobs SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(
     Date.now() / 1000,

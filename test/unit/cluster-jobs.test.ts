@@ -6,7 +6,11 @@ import { Scheduler } from '../../core/jobs/scheduler.js';
 import { submissionFiles } from '../../core/jobs/slurm/script.js';
 import type { SlurmSighting } from '../../core/jobs/slurm/states.js';
 import type { WorkerMessage } from '../../core/schema/messages.js';
-import { latestClusterJob, openClusterJobOf } from '../../core/store/cluster-jobs.js';
+import {
+  getClusterJob,
+  latestClusterJob,
+  openClusterJobOf,
+} from '../../core/store/cluster-jobs.js';
 import { addCluster } from '../../core/store/clusters.js';
 import { hostLease } from '../../core/store/leases.js';
 import { getRun, insertRun, runLogs, setRunCluster } from '../../core/store/runs.js';
@@ -257,6 +261,43 @@ describe('the Slurm job host', () => {
       error: 'preempted by Slurm on node n1; not resubmitted: the profile allows 1 resubmission',
     });
     expect(openClusterJobOf(wb.db, id)).toBeUndefined();
+    clusters.close();
+  });
+
+  it('reads an ended job until its worker stops writing, before it resubmits the run', async () => {
+    const { clusters, scheduler } = host();
+    const id = newRun();
+    scheduler.enqueue(id);
+    const job = await submitted(id);
+    set(job.slurmJobId!, 'RUNNING');
+    const worker = eventFileWriter(submissionFiles(job.dir, job.task).events);
+    worker.append(started);
+    worker.append(metric(1));
+    await waitFor(() => trainLosses(id).length === 1, 5000, 'a metric');
+    // Slurm says the node failed; the worker, signalled, still finishes its step and says so.
+    set(job.slurmJobId!, 'NODE_FAIL', { exitCode: '0:0' });
+    for (const step of [2, 3]) {
+      await new Promise((r) => setTimeout(r, 1500));
+      worker.append(metric(step));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    worker.append({ type: 'done', status: 'cancelled' });
+    const next = await waitFor(
+      () => {
+        const latest = latestClusterJob(wb.db, id)!;
+        return latest.id !== job.id ? latest : undefined;
+      },
+      10_000,
+      'the resubmission',
+    );
+    expect(next.attempt).toBe(2);
+    // Every line was stored before the job was ended (the resumed run then redoes the epoch).
+    const first = getClusterJob(wb.db, job.id)!;
+    expect(first.eventsOffset).toBe(statSync(submissionFiles(job.dir, job.task).events).size);
+    expect(first.endedAt).not.toBeNull();
+    scheduler.cancel(id);
+    await scheduler.idle();
+    worker.close();
     clusters.close();
   });
 

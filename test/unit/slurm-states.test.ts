@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  jobOutcome,
   describeExit,
   describeSighting,
   slurmPhase,
@@ -103,5 +104,41 @@ describe('Slurm states as run states', () => {
     expect(stillActive('RUNNING')).toBe(true);
     expect(stillActive('COMPLETED')).toBe(false);
     expect(stillActive('CANCELLED by 0')).toBe(false);
+  });
+
+  it('resubmits an interrupted training run while its attempt is within the profile count', () => {
+    const preempted = slurmPhase(seen('PREEMPTED'), ctx);
+    if (preempted.phase !== 'ended') throw new Error('PREEMPTED ends a job');
+    const job = { reported: false, kind: 'train', attempt: 1, maxResubmits: 2 };
+    expect(jobOutcome(preempted, job)).toEqual({
+      status: 'interrupted',
+      message:
+        'preempted by Slurm on node gpu07; resubmitted to resume from its last checkpoint (resubmission 1 of 2)',
+      resubmit: true,
+    });
+    expect(jobOutcome(preempted, { ...job, attempt: 3 })).toEqual({
+      status: 'interrupted',
+      message:
+        'preempted by Slurm on node gpu07; not resubmitted: the profile allows 2 resubmissions',
+      resubmit: false,
+    });
+    expect(jobOutcome(preempted, { ...job, maxResubmits: 0 })!.resubmit).toBe(false);
+    // An evaluation or index build has no checkpoint to resume: it just ends.
+    expect(jobOutcome(preempted, { ...job, kind: 'features' })).toEqual({
+      status: 'interrupted',
+      message: 'preempted by Slurm on node gpu07',
+      resubmit: false,
+    });
+  });
+
+  it('adds nothing to a completed job whose worker reported its end, and fails one that did not', () => {
+    const completed = slurmPhase(seen('COMPLETED', null, '0:0'), ctx);
+    if (completed.phase !== 'ended') throw new Error('COMPLETED ends a job');
+    const job = { reported: true, kind: 'train', attempt: 1, maxResubmits: 2 };
+    expect(jobOutcome(completed, job)).toBeUndefined();
+    expect(jobOutcome(completed, { ...job, reported: false })).toEqual({
+      status: 'failed',
+      message: 'the Slurm job completed on node gpu07, but its worker did not report an end',
+    });
   });
 });

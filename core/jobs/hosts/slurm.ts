@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { hostMessageSchema, type HostMessage } from '../../schema/messages.js';
 import type { ClusterProfile } from '../../schema/cluster.js';
@@ -106,56 +106,77 @@ export class SlurmJobHost implements JobHost {
     const runs = batch.map((b) => b.start.job.runId);
     const label = runs.length > 1 ? `r${runs[0]}-${runs.at(-1)}` : `r${runs[0]}`;
     const dir = path.join(p.spool, `svw-${label}-${randomBytes(4).toString('hex')}`);
-    let rows: ClusterJobRow[] = [];
+    let id: string;
     try {
-      mkdirSync(dir, { recursive: true });
-      const hostId = hostLease(this.db).id;
-      // Recorded before sbatch: a host that dies while it answers finds the job by its name.
-      rows = transaction(this.db, () =>
-        batch.map(({ job, start }, task) =>
-          insertClusterJob(this.db, {
-            runId: start.job.runId,
-            cluster: p.name,
-            kind: start.job.kind as ClusterJobRow['kind'],
-            dir,
-            task,
-            hostId,
-            resubmission: job.resubmission,
-          }),
-        ),
+      id = await this.sbatch(dir, batch);
+    } catch (err) {
+      const hint = err instanceof SlurmError && err.hint ? ` (${err.hint})` : '';
+      const message = `could not submit to cluster '${p.name}': ${errorMessage(err)}${hint}`;
+      for (const { job } of batch) job.fail(message);
+      // Nothing was submitted: its files would only be clutter in the spool.
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    const ids = batch.map((_, task) => (batch.length > 1 ? `${id}_${task}` : id));
+    try {
+      transaction(this.db, () =>
+        batch.forEach(({ job }, task) => setSlurmJobId(this.db, job.row!.id, ids[task]!)),
       );
-      batch.forEach(({ job, start }, task) => {
-        job.begin(rows[task]!);
-        writeAtomic(submissionFiles(dir, task).payload, JSON.stringify(start));
-      });
-      const script = batchScript({
-        profile: p,
+    } catch (err) {
+      // The job runs either way; a host that takes it over finds its id by its name.
+      process.stderr.write(`svw: could not record Slurm job ${id}: ${errorMessage(err)}\n`);
+    }
+    batch.forEach(({ job }, task) => {
+      job.submitted(ids[task]!);
+      job.say(
+        'info',
+        `submitted to cluster '${p.name}' as Slurm job ${ids[task]}${batch.length > 1 ? ` (task ${task} of array ${id})` : ''}, partition ${p.partition}`,
+      );
+      this.poller.add(job);
+    });
+  }
+
+  /**
+   * Writes a submission's folder (its jobs' records first, so that a host dying while sbatch
+   * answers leaves a trace to find the job by; then the payloads and the script) and submits
+   * it; resolves to the Slurm job id.
+   */
+  private async sbatch(
+    dir: string,
+    batch: { job: SlurmJob; start: StartMessage }[],
+  ): Promise<string> {
+    mkdirSync(dir, { recursive: true });
+    const hostId = hostLease(this.db).id;
+    const rows = transaction(this.db, () =>
+      batch.map(({ job, start }, task) =>
+        insertClusterJob(this.db, {
+          runId: start.job.runId,
+          cluster: this.profile.name,
+          kind: start.job.kind as ClusterJobRow['kind'],
+          dir,
+          task,
+          hostId,
+          resubmission: job.resubmission,
+        }),
+      ),
+    );
+    batch.forEach(({ job, start }, task) => {
+      job.begin(rows[task]!);
+      writeAtomic(submissionFiles(dir, task).payload, JSON.stringify(start));
+    });
+    const script = submissionFiles(dir, 0).script;
+    writeAtomic(
+      script,
+      batchScript({
+        profile: this.profile,
         name: path.basename(dir),
         dir,
         tasks: batch.length,
         node: process.execPath,
         worker: workerEntry(),
-      });
-      writeAtomic(submissionFiles(dir, 0).script, script);
-      const id = await sbatch(submissionFiles(dir, 0).script);
-      transaction(this.db, () =>
-        rows.forEach((row, task) =>
-          setSlurmJobId(this.db, row.id, batch.length > 1 ? `${id}_${task}` : id),
-        ),
-      );
-      batch.forEach(({ job }, task) => {
-        job.submitted(batch.length > 1 ? `${id}_${task}` : id);
-        job.say(
-          'info',
-          `submitted to cluster '${p.name}' as Slurm job ${batch.length > 1 ? `${id}_${task} (task ${task} of array ${id})` : id}, partition ${p.partition}`,
-        );
-        this.poller.add(job);
-      });
-    } catch (err) {
-      const hint = err instanceof SlurmError && err.hint ? ` (${err.hint})` : '';
-      const message = `could not submit to cluster '${p.name}': ${errorMessage(err)}${hint}`;
-      for (const { job } of batch) job.fail(message);
-    }
+      }),
+    );
+    return sbatch(script);
   }
 
   /** Stops following every job (they go on in the cluster). */

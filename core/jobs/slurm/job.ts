@@ -5,6 +5,7 @@ import type { HostMessage, WorkerMessage } from '../../schema/messages.js';
 import type { ClusterProfile } from '../../schema/cluster.js';
 import {
   commitOffset,
+  discardClusterJob,
   endClusterJob,
   getClusterJob,
   markCancelRequested,
@@ -16,9 +17,12 @@ import type { Db } from '../../store/db.js';
 import { errorMessage } from '../../util/errors.js';
 import { jobsNamed, scancel } from './commands.js';
 import { submissionFiles } from './script.js';
-import { slurmPhase, type SlurmPhase, type SlurmSighting } from './states.js';
+import { jobOutcome, slurmPhase, type SlurmPhase, type SlurmSighting } from './states.js';
 
 type Ended = Extract<SlurmPhase, { phase: 'ended' }>;
+
+/** The longest an ended job's file is read for a worker that goes on writing. */
+const MAX_DRAIN_MS = 120_000;
 
 /** How long after its submission began a job without a Slurm id may still be getting one. */
 const SUBMIT_GRACE_S = 120;
@@ -55,6 +59,9 @@ export class SlurmJob implements JobProcess {
   private sawStarted = false;
   private sawEnd = false;
   private ending: { phase: Ended; since: number; state: string } | null = null;
+  /** The event file's size when it last grew, and when that was. */
+  private seenBytes = 0;
+  private lastGrowth = 0;
   private warned = false;
   finished = false;
 
@@ -138,9 +145,17 @@ export class SlurmJob implements JobProcess {
       );
   }
 
-  /** The job could not be submitted: it ends failed with the reason, and nothing ran. */
+  /**
+   * The job could not be submitted: it ends failed with the reason, and its record goes (nothing
+   * ran); the run keeps everything else, to be started again.
+   */
   fail(message: string): void {
-    this.finish({ status: 'failed', message }, 'was not submitted');
+    const row = this.row;
+    const pending = row !== null && row.slurmJobId === null;
+    this.finish({ status: 'failed', message }, 'was not submitted', () => {
+      if (pending) discardClusterJob(this.ctx.db, row.id);
+      else if (row) endClusterJob(this.ctx.db, row.id);
+    });
   }
 
   private cancel(): void {
@@ -195,11 +210,28 @@ export class SlurmJob implements JobProcess {
       if (type === 'done' || type === 'error') this.sawEnd = true;
       this.onMessageHandler(line.value, receipt);
     }
-    // A worker's last lines may reach a shared file system after Slurm reports its end: a job
-    // that ran is read a little longer for them, unless it has reported its end already.
+    const now = Date.now();
+    if (lines.length > 0 || this.reader.offset + this.reader.unfinished() !== this.seenBytes) {
+      this.seenBytes = this.reader.offset + this.reader.unfinished();
+      this.lastGrowth = now;
+    }
+    if (this.ending && this.drained(now)) this.conclude();
+  }
+
+  /**
+   * Whether an ended job's file has all its worker will write. Slurm reports an end before the
+   * worker is gone (it signals it, and kills it a KillWait later; a failed node's worker may
+   * even run on), and a shared file system shows the last lines late: a job that ran is read
+   * until its worker reports its end, or its file has been quiet for a while, so that its last
+   * messages are stored and a resubmission never races the worker it replaces.
+   */
+  private drained(now: number): boolean {
+    const row = this.row!;
     const ran = row.node !== null || this.sawStarted;
-    if (this.ending && (this.sawEnd || !ran || Date.now() - this.ending.since >= this.ctx.drainMs))
-      this.conclude();
+    if (this.sawEnd || !ran) return true;
+    const { since } = this.ending!;
+    const quiet = now - Math.max(since, this.lastGrowth) >= this.ctx.drainMs;
+    return quiet || now - since >= MAX_DRAIN_MS;
   }
 
   private unreadable(err: unknown): void {
@@ -263,32 +295,18 @@ export class SlurmJob implements JobProcess {
         commitOffset(this.ctx.db, row.id, cut.end, cut.line),
       );
     const { phase, state } = this.ending!;
-    this.finish(this.outcome(phase), `ended ${state} (Slurm job ${row.slurmJobId})`);
+    this.finish(
+      jobOutcome(phase, {
+        reported: this.sawEnd,
+        kind: row.kind,
+        attempt: row.attempt,
+        maxResubmits: this.ctx.profile.maxResubmits,
+      }),
+      `ended ${state} (Slurm job ${row.slurmJobId})`,
+    );
   }
 
-  private outcome(phase: Ended): JobOutcome | undefined {
-    const row = this.row!;
-    switch (phase.status) {
-      case 'completed':
-        return this.sawEnd
-          ? undefined
-          : { status: 'failed', message: `${phase.message}, but its worker did not report an end` };
-      case 'interrupted': {
-        const max = this.ctx.profile.maxResubmits;
-        const resubmit = phase.resubmit && row.kind === 'train' && row.attempt <= max;
-        const next = resubmit
-          ? `; resubmitted to resume from its last checkpoint (resubmission ${row.attempt} of ${max})`
-          : row.kind === 'train'
-            ? `; not resubmitted: the profile allows ${max} resubmission${max === 1 ? '' : 's'}`
-            : '';
-        return { status: 'interrupted', message: phase.message + next, resubmit };
-      }
-      default:
-        return { status: phase.status, message: phase.message };
-    }
-  }
-
-  private finish(outcome: JobOutcome | undefined, reason: string): void {
+  private finish(outcome: JobOutcome | undefined, reason: string, receipt?: Receipt): void {
     if (this.finished) return;
     this.finished = true;
     this.ctx.unfollow(this);
@@ -297,7 +315,7 @@ export class SlurmJob implements JobProcess {
       null,
       reason,
       outcome,
-      row ? () => endClusterJob(this.ctx.db, row.id) : undefined,
+      receipt ?? (row ? () => endClusterJob(this.ctx.db, row.id) : undefined),
     );
   }
 }

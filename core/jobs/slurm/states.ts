@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { JobOutcome } from '../host.js';
 
 /**
  * What a Slurm job state means for our run. Slurm's states (squeue --states, `scontrol show job`)
@@ -128,5 +129,35 @@ export function slurmPhase(seen: SlurmSighting, ctx: SightingContext): SlurmPhas
       return ended('failed', `the Slurm job ended in SPECIAL_EXIT${on}${exit ? `: ${exit}` : ''}`);
     default:
       return { phase: 'running', detail: describeSighting(seen) };
+  }
+}
+
+/**
+ * What an ended job means for its run: nothing to add when Slurm completed it and its worker
+ * reported its end; otherwise Slurm's end, and for an interrupted training run whether it is
+ * resubmitted (its `attempt` is within the profile's count) and why not.
+ */
+export function jobOutcome(
+  phase: Extract<SlurmPhase, { phase: 'ended' }>,
+  job: { reported: boolean; kind: string; attempt: number; maxResubmits: number },
+): JobOutcome | undefined {
+  switch (phase.status) {
+    case 'completed':
+      return job.reported
+        ? undefined
+        : { status: 'failed', message: `${phase.message}, but its worker did not report an end` };
+    case 'interrupted': {
+      const max = job.maxResubmits;
+      const trains = job.kind === 'train';
+      const resubmit = phase.resubmit && trains && job.attempt <= max;
+      const next = resubmit
+        ? `; resubmitted to resume from its last checkpoint (resubmission ${job.attempt} of ${max})`
+        : trains
+          ? `; not resubmitted: the profile allows ${max} resubmission${max === 1 ? '' : 's'}`
+          : '';
+      return { status: 'interrupted', message: phase.message + next, resubmit };
+    }
+    default:
+      return { status: phase.status, message: phase.message };
   }
 }
