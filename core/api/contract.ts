@@ -310,7 +310,14 @@ export interface MethodOutputs {
   startRun: { ok: true };
   cancelRun: { ok: boolean };
   resumeRun: { ok: true };
-  cloneRun: { preset: string; datasetId: number | null; settings: string[]; experiment: string };
+  cloneRun: {
+    preset: string;
+    datasetId: number | null;
+    settings: string[];
+    experiment: string;
+    /** The cluster profile the run went to (null: this machine). */
+    on: string | null;
+  };
   deleteRun: { ok: boolean };
   tagRun: { ok: true };
   noteRun: { ok: true };

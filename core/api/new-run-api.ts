@@ -195,6 +195,7 @@ export function newRunApi(ctx: ServiceContext) {
         datasetId: dataset ? dataset.id : null,
         settings: settingsBetween(base, config),
         experiment: run.experiment,
+        on: run.cluster,
       };
     },
   };

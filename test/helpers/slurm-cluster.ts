@@ -126,6 +126,8 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       'MpiDefault=none',
       'ReturnToService=2',
       'KillWait=10',
+      // A controller that is down is reported in seconds, not the default ten.
+      'MessageTimeout=5',
       `StateSaveLocation=${f('state')}`,
       `SlurmdSpoolDir=${f('spool')}`,
       `SlurmctldPidFile=${f('slurmctld.pid')}`,

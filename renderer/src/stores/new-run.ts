@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type { CheckResult, PresetInfo } from '../../../core/api/contract';
 import type { DatasetRow } from '../../../core/store/datasets';
+import type { ClusterProfile } from '../../../core/schema/cluster';
 import { ApiError, client } from '../api/client';
 import { buildRequest, checkVariants, fieldOfError } from '../components/new-run/request';
 import { fieldSpecs, formFromSettings } from '../components/new-run/settings';
@@ -27,6 +28,9 @@ export const useNewRunStore = defineStore('new-run', () => {
   const extra = ref<string[]>([]);
   const experiment = ref('');
   const name = ref('');
+  /** Slurm cluster profiles, and the one the runs go to ('' for this machine). */
+  const clusters = ref<ClusterProfile[]>([]);
+  const runOn = ref('');
 
   const checkErrors = ref<CheckError[]>([]);
   const checking = ref(false);
@@ -78,9 +82,18 @@ export const useNewRunStore = defineStore('new-run', () => {
 
   async function load(): Promise<void> {
     try {
-      const [d, p] = await Promise.all([client().api.listDatasets({}), client().api.presets({})]);
+      const [d, p, c] = await Promise.all([
+        client().api.listDatasets({}),
+        client().api.presets({}),
+        // Without its clusters the form still runs jobs here, which is all it could do anyway.
+        client()
+          .api.listClusters({})
+          .catch(() => [] as ClusterProfile[]),
+      ]);
       datasets.value = d;
       presets.value = p;
+      clusters.value = c;
+      if (!c.some((x) => x.name === runOn.value)) runOn.value = '';
       if (!d.some((x) => x.id === datasetId.value)) datasetId.value = d[0]?.id ?? null;
       if (!preset.value && p[0]) selectPreset(p[0].name);
       loaded.value = true;
@@ -209,6 +222,7 @@ export const useNewRunStore = defineStore('new-run', () => {
         datasetId.value = clone.datasetId;
       experiment.value = clone.experiment;
       name.value = '';
+      runOn.value = clone.on && clusters.value.some((c) => c.name === clone.on) ? clone.on : '';
       const form = formFromSettings(found, clone.settings);
       values.value = { ...values.value, ...form.values };
       ablations.value = form.ablations;
@@ -238,6 +252,7 @@ export const useNewRunStore = defineStore('new-run', () => {
         ...(Object.keys(sweep).length > 0 ? { sweep } : {}),
         ...(experiment.value.trim() ? { experiment: experiment.value.trim() } : {}),
         ...(name.value.trim() ? { name: name.value.trim() } : {}),
+        ...(runOn.value ? { on: runOn.value } : {}),
         start,
       });
       name.value = '';
@@ -266,6 +281,8 @@ export const useNewRunStore = defineStore('new-run', () => {
     extra,
     experiment,
     name,
+    clusters,
+    runOn,
     checking,
     submitting,
     submitError,
