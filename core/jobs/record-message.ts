@@ -49,11 +49,12 @@ export function recordMessage(db: Db, job: JobSpec, message: WorkerMessage): voi
       return;
     case 'index':
       if (job.kind === 'features') {
-        const { checkpointEpoch, split, count, dims, path, idsPath } = message;
+        const { checkpointEpoch, checkpointSha256, split, count, dims, path, idsPath } = message;
         upsertIndex(db, {
           runId,
           checkpoint: job.checkpoint,
           checkpointEpoch,
+          checkpointSha256,
           split,
           count,
           dims,
