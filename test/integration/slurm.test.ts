@@ -186,6 +186,12 @@ describe.skipIf(reason)('jobs on a Slurm cluster', () => {
     expect(metricRows(id).filter((m) => m.key === 'train_loss').length).toBeGreaterThan(1);
     expect(existsSync(path.join(home.dir, 'runs', String(id), 'checkpoints/last'))).toBe(true);
     expect(readFileSync(path.join(job!.dir, 'task-0.log'), 'utf8')).not.toMatch(/error/i);
+    expect(svw(['runs', 'show', String(id)], env).stdout).toContain(
+      `ran on cluster c, node ${slurm.node}; Slurm job ${job!.slurmJobId} COMPLETED, log ${path.join(job!.dir, 'task-0.log')}`,
+    );
+    expect(svw(['runs', 'list', '--filter', 'cluster = c', '--json'], env).stdout).toContain(
+      `"id": ${id}`,
+    );
 
     const evaluated = svwJson<{ top1Error: number; images: number }>(
       ['eval', String(id), '--on', 'c', '--json'],

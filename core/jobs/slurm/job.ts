@@ -101,6 +101,11 @@ export class SlurmJob implements JobProcess {
     return this.row?.slurmJobId ?? null;
   }
 
+  /** Its worker has reported its end, and Slurm has not yet: worth asking soon. */
+  get awaitingEnd(): boolean {
+    return this.sawEnd && !this.ending && !this.finished;
+  }
+
   /** Starts following the job: submitted now, or taken over at the offset a stopped host left. */
   begin(row: ClusterJobRow): void {
     this.row = row;

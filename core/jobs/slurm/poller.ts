@@ -25,13 +25,17 @@ export class SlurmPoller {
     this.tailTimer ??= setInterval(() => this.tail(), this.tailMs);
     this.pollTimer ??= setInterval(() => void this.poll(), this.pollMs);
     // A new job's first state (PENDING, and why) is worth showing at once.
-    if (!this.pollSoon) {
-      this.pollSoon = true;
-      setImmediate(() => {
-        this.pollSoon = false;
-        void this.poll();
-      });
-    }
+    this.soon();
+  }
+
+  /** Asks squeue before the next regular poll (once per tail interval at most). */
+  private soon(): void {
+    if (this.pollSoon) return;
+    this.pollSoon = true;
+    setImmediate(() => {
+      this.pollSoon = false;
+      void this.poll();
+    });
   }
 
   remove(job: SlurmJob): void {
@@ -48,6 +52,9 @@ export class SlurmPoller {
 
   private tail(): void {
     for (const job of [...this.jobs]) job.tail();
+    // A worker that reported its end is about to end in Slurm too: its run need not wait a
+    // whole poll interval to be recorded as ended.
+    if ([...this.jobs].some((j) => j.awaitingEnd)) this.soon();
   }
 
   private async poll(): Promise<void> {
