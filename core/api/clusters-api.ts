@@ -1,4 +1,3 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { requireRun } from '../jobs/launch.js';
 import { submissionFiles } from '../jobs/slurm/script.js';
 import { describeSighting } from '../jobs/slurm/states.js';
@@ -8,6 +7,7 @@ import type { Db } from '../store/db.js';
 import type { ServiceContext } from './context.js';
 import type { ClusterJobInfo } from './contract.js';
 import type { Handlers } from './dispatch.js';
+import { readRange } from '../util/read-range.js';
 
 const LOG_BYTES = 64 * 1024;
 
@@ -26,25 +26,6 @@ export function clusterJobInfo(db: Db, runId: number): ClusterJobInfo | null {
   };
 }
 
-/** The last `max` bytes of a file, and whether there was more; null when it does not exist. */
-function tailOf(file: string, max: number): { text: string; truncated: boolean } | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const length = Math.min(size, max);
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, size - length);
-    return { text: buffer.toString('utf8'), truncated: size > length };
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** The cluster methods: the profiles, and a run's Slurm log. */
 export function clustersApi(ctx: ServiceContext) {
   const { db } = ctx.wb;
@@ -54,8 +35,13 @@ export function clustersApi(ctx: ServiceContext) {
       requireRun(ctx.wb, id);
       const info = clusterJobInfo(db, id);
       if (!info) return null;
-      const tail = tailOf(info.logPath, maxBytes ?? LOG_BYTES);
-      return { path: info.logPath, text: tail?.text ?? '', truncated: tail?.truncated ?? false };
+      const max = maxBytes ?? LOG_BYTES;
+      const tail = readRange(info.logPath, (size) => ({ start: size - max, length: max }));
+      return {
+        path: info.logPath,
+        text: tail?.bytes.toString('utf8') ?? '',
+        truncated: (tail?.size ?? 0) > max,
+      };
     },
   };
   return handlers;

@@ -1,4 +1,5 @@
-import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { readRange } from '../util/read-range.js';
 
 /**
  * A job's event file: the worker's messages, one JSON document per line, appended and flushed
@@ -103,37 +104,16 @@ export class EventFileReader {
   }
 
   private size(): number {
-    try {
-      const fd = openSync(this.file, 'r');
-      try {
-        return fstatSync(fd).size;
-      } finally {
-        closeSync(fd);
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.position;
-      throw err;
-    }
+    return readRange(this.file, () => ({ start: 0, length: 0 }))?.size ?? this.position;
   }
 
-  /** The bytes after `from`; opened afresh each time, which is what makes NFS show new data. */
+  /** The bytes after `from`, at most a chunk of them. */
   private readFrom(from: number): Buffer | null {
-    let fd: number;
-    try {
-      fd = openSync(this.file, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    try {
-      const size = fstatSync(fd).size;
-      if (size <= from) return null;
-      const buffer = Buffer.alloc(Math.min(size - from, CHUNK));
-      const n = readSync(fd, buffer, 0, buffer.length, from);
-      return buffer.subarray(0, n);
-    } finally {
-      closeSync(fd);
-    }
+    const read = readRange(this.file, (size) => ({
+      start: from,
+      length: Math.min(size - from, CHUNK),
+    }));
+    return read && read.bytes.length > 0 ? read.bytes : null;
   }
 }
 

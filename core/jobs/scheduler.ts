@@ -4,11 +4,12 @@ import { hostLease } from '../store/leases.js';
 import { addLog, finishRun, getRun, HELD_ELSEWHERE, type RunStatus } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
 import { errorMessage, RefusedError } from '../util/errors.js';
-import type { JobHost, OrphanedJob, QueueState } from './host.js';
+import type { JobHost, QueueState } from './host.js';
+import { RemoteJobs } from './remote-jobs.js';
 import { startTraining } from './launch.js';
 import { jobMemoryBytes } from './memory.js';
 import type { WorkerMessage } from '../schema/messages.js';
-import { RunClaimedError, RunningJob } from './run-job.js';
+import { RunClaimedError, type RunningJob } from './run-job.js';
 
 export interface SchedulerOptions {
   /** Jobs at once: one per GPU, or one on a CPU-only machine, unless set. */
@@ -70,7 +71,7 @@ export class Scheduler {
   private readonly waiting: Waiting[] = [];
   private readonly active = new Map<number, RunningJob>();
   /** Remote jobs other than training (evaluations, index builds) this host follows. */
-  private readonly others = new Set<RunningJob>();
+  private readonly remote: RemoteJobs;
   private readonly free: number[];
   private reserved = 0;
   private baseline = 0;
@@ -84,6 +85,15 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.free = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => i);
+    this.remote = new RemoteJobs(wb, {
+      backend: options.backend,
+      remoteHosts: options.remoteHosts,
+      onMessage: options.onMessage,
+      onQueueState: (runId, state) => this.queueState(runId, state),
+      followRun: (runId, job) => this.follow(runId, job),
+      follows: (runId) => this.active.has(runId),
+      ended: () => this.settle(),
+    });
   }
 
   private get lease() {
@@ -152,29 +162,11 @@ export class Scheduler {
 
   /**
    * Follows again the remote jobs a stopped host left running (its lease lapsed, or its process
-   * is gone): each resumes reading its event file where that host stopped. `only` picks runs.
-   * Returns the runs taken over.
+   * is gone), each from where that host stopped reading it. `only` picks runs. Returns the runs
+   * taken over.
    */
   reattach(only: (runId: number) => boolean = () => true): number[] {
-    const taken: number[] = [];
-    for (const host of this.options.remoteHosts?.() ?? [])
-      for (const orphan of host.orphans?.() ?? [])
-        if (only(orphan.runId) && this.adopt(host, orphan)) taken.push(orphan.runId);
-    return taken;
-  }
-
-  private adopt(host: JobHost, orphan: OrphanedJob): boolean {
-    if (this.closed || this.active.has(orphan.runId)) return false;
-    const process = orphan.attach();
-    if (!process) return false;
-    const job = RunningJob.attach(this.wb.db, host, orphan.job, process, {
-      backend: this.options.backend,
-      onMessage: (m) => this.options.onMessage?.(orphan.runId, m),
-      onQueueState: (state) => this.queueState(orphan.runId, state),
-    });
-    if (orphan.job.kind === 'train') this.follow(orphan.runId, job);
-    else this.trackOther(job);
-    return true;
+    return this.closed ? [] : this.remote.reattach(only);
   }
 
   private queueState(runId: number, state: QueueState): void {
@@ -221,13 +213,8 @@ export class Scheduler {
     if (!host.remote) return this.run(bytes, start);
     if (this.closed) throw new RefusedError('the workbench is shutting down');
     const job = start(NO_SLOT);
-    this.trackOther(job);
+    this.remote.track(job);
     return job;
-  }
-
-  private trackOther(job: RunningJob): void {
-    this.others.add(job);
-    void job.done.finally(() => this.others.delete(job));
   }
 
   /** Runs `start`'s job in a slot, releasing it when the job ends; resolves to the job. */
@@ -268,7 +255,7 @@ export class Scheduler {
       this.held === 0 &&
       this.waiting.length === 0 &&
       this.active.size === 0 &&
-      this.others.size === 0
+      this.remote.size === 0
     );
   }
 
@@ -294,9 +281,10 @@ export class Scheduler {
         // The note is a courtesy; the run's lease lapses either way.
       }
     }
-    for (const job of [...this.active.values(), ...this.others])
+    for (const job of this.active.values())
       if (job.remote) job.detach();
       else job.kill();
+    this.remote.detachAll();
     this.settle();
   }
 

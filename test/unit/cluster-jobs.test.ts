@@ -2,10 +2,12 @@ import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClusterHosts } from '../../core/jobs/clusters.js';
 import { eventFileWriter } from '../../core/jobs/event-file.js';
+import { datasetPayload } from '../../core/jobs/payload.js';
+import { RunningJob } from '../../core/jobs/run-job.js';
 import { Scheduler } from '../../core/jobs/scheduler.js';
 import { submissionFiles } from '../../core/jobs/slurm/script.js';
 import type { SlurmSighting } from '../../core/jobs/slurm/states.js';
-import type { WorkerMessage } from '../../core/schema/messages.js';
+import type { JobSpec, WorkerMessage } from '../../core/schema/messages.js';
 import {
   getClusterJob,
   latestClusterJob,
@@ -298,6 +300,56 @@ describe('the Slurm job host', () => {
     scheduler.cancel(id);
     await scheduler.idle();
     worker.close();
+    clusters.close();
+  });
+
+  it('runs an evaluation there without a slot of this machine, and waits for it when idle', async () => {
+    const local = new FakeHost();
+    const clusters = new ClusterHosts(wb.db, fast);
+    const scheduler = new Scheduler(wb, local, {
+      concurrency: 1,
+      backend: 'wasm',
+      hostFor: (name) => clusters.hostFor(name),
+    });
+    const busy = insertRun(wb.db, {
+      experiment: 'cluster',
+      datasetId,
+      config: prepareRun(wb.db, { dataset: datasetId, preset: 'alexnet-cifar' }).config,
+    });
+    scheduler.enqueue(busy);
+    expect(scheduler.busySlots).toBe(1);
+    const id = newRun();
+    const run = getRun(wb.db, id)!;
+    const spec: JobSpec = {
+      kind: 'eval',
+      runId: id,
+      config: JSON.parse(run.config),
+      runDir: wb.paths.run(id),
+      dataset: datasetPayload(wb.db, wb.paths, datasetId),
+      checkpointDir: `${wb.paths.run(id)}/checkpoints/best`,
+      checkpoint: 'best',
+      split: 'val',
+      tenCrop: false,
+    };
+    const host = clusters.hostFor('hpc');
+    const evaluation = await scheduler.runOn(
+      host,
+      10 ** 12,
+      () => new RunningJob(wb.db, host, spec, { backend: 'wasm' }),
+    );
+    const job = await submitted(id);
+    expect(job.kind).toBe('eval');
+    let idle = false;
+    void scheduler.idle().then(() => (idle = true));
+    local.last.finish('completed');
+    eventFileWriter(submissionFiles(job.dir, job.task).events).append({
+      type: 'done',
+      status: 'completed',
+    });
+    set(job.slurmJobId!, 'COMPLETED', { exitCode: '0:0' });
+    expect(await evaluation.done).toBe('completed');
+    await waitFor(() => idle, 5000, 'idle');
+    expect(getClusterJob(wb.db, job.id)!.endedAt).not.toBeNull();
     clusters.close();
   });
 
