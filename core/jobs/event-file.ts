@@ -117,6 +117,22 @@ export class EventFileReader {
   }
 }
 
+/**
+ * The messages on the complete lines within `bytes` before `offset` (a host taking a job over
+ * reads what its predecessor stored last: whether the worker had reported its end).
+ */
+export function messagesBefore(file: string, offset: number, bytes = 64 * 1024): unknown[] {
+  const read = readRange(file, () => ({ start: offset - bytes, length: Math.min(offset, bytes) }));
+  if (!read) return [];
+  const lines = read.bytes.toString('utf8').split('\n');
+  // The first line may be a part of one; the last is empty (offsets end after a newline).
+  if (offset > bytes) lines.shift();
+  return lines.flatMap((text) => {
+    const line = parseLine(text, 0, 0);
+    return line.ok ? [line.value] : [];
+  });
+}
+
 function parseLine(text: string, line: number, end: number): EventLine {
   try {
     return { line, end, ok: true, value: JSON.parse(text) as unknown };

@@ -3,7 +3,7 @@ import { BACKENDS, rung, type BackendChoice, type BackendName } from '../engine/
 import { hostLease } from '../store/leases.js';
 import { addLog, finishRun, getRun, HELD_ELSEWHERE, type RunStatus } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
-import { errorMessage, RefusedError } from '../util/errors.js';
+import { errorMessage, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost, QueueState } from './host.js';
 import { RemoteJobs } from './remote-jobs.js';
 import { startTraining } from './launch.js';
@@ -154,7 +154,11 @@ export class Scheduler {
         this.enqueue(id, Boolean(started));
         taken.push(id);
       } catch (err) {
-        if (!(err instanceof RefusedError)) throw err;
+        if (err instanceof RefusedError) continue;
+        // Its cluster's profile is gone: said on the run, which the user may send elsewhere.
+        if (!(err instanceof UserError)) throw err;
+        finishRun(this.wb.db, id, 'failed', { message: errorMessage(err) });
+        this.options.onStatus?.(id, 'failed');
       }
     }
     return taken;

@@ -66,9 +66,14 @@ export function removeCluster(db: Db, name: string): void {
     .prepare('SELECT run_id FROM cluster_jobs WHERE cluster = ? AND ended_at IS NULL')
     .pluck()
     .all(name) as number[];
-  if (open.length)
+  const waiting = db
+    .prepare(`SELECT id FROM runs WHERE cluster = ? AND status IN ('queued', 'running')`)
+    .pluck()
+    .all(name) as number[];
+  const busy = [...new Set([...open, ...waiting])].sort((a, b) => a - b);
+  if (busy.length)
     throw new RefusedError(
-      `cluster '${name}' still has jobs (run ${open.join(', run ')}); cancel them or let them end first`,
+      `cluster '${name}' still has runs queued or running there (run ${busy.join(', run ')}); cancel them or let them end first`,
     );
   db.prepare('DELETE FROM clusters WHERE name = ?').run(name);
 }

@@ -13,7 +13,7 @@ import {
   latestClusterJob,
   openClusterJobOf,
 } from '../../core/store/cluster-jobs.js';
-import { addCluster } from '../../core/store/clusters.js';
+import { addCluster, removeCluster } from '../../core/store/clusters.js';
 import { hostLease } from '../../core/store/leases.js';
 import { getRun, insertRun, runLogs, setRunCluster } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
@@ -203,6 +203,41 @@ describe('the Slurm job host', () => {
       expect(runLogs(second.db, id).map((l) => l.message)).toContainEqual(
         expect.stringMatching(/^line 11 of the event file was cut off after 18 bytes/),
       );
+      next.clusters.close();
+    } finally {
+      second.close();
+    }
+    worker.close();
+  });
+
+  it('ends a run as its worker said when the host died between the worker’s end and Slurm’s', async () => {
+    const first = host();
+    const id = newRun();
+    first.scheduler.enqueue(id);
+    const job = await submitted(id);
+    set(job.slurmJobId!, 'RUNNING');
+    const events = submissionFiles(job.dir, job.task).events;
+    const worker = eventFileWriter(events);
+    worker.append(started);
+    worker.append(metric(1));
+    worker.append({ type: 'error', error: { message: 'the dataset cache is unreadable' } });
+    await waitFor(
+      () => getClusterJob(wb.db, job.id)!.eventsOffset === statSync(events).size,
+      5000,
+      'the worker’s end stored',
+    );
+    first.clusters.close();
+    hostLease(wb.db).release();
+    set(job.slurmJobId!, 'FAILED', { exitCode: '1:0' });
+    const second = openWorkbench(home.dir);
+    try {
+      const next = host(second);
+      expect(next.scheduler.reattach()).toEqual([id]);
+      await next.scheduler.idle();
+      expect(getRun(second.db, id)).toMatchObject({
+        status: 'failed',
+        error: 'the dataset cache is unreadable',
+      });
       next.clusters.close();
     } finally {
       second.close();
@@ -422,6 +457,21 @@ describe('the Slurm job host', () => {
       `Slurm answers again about job ${job.slurmJobId}`,
     );
     worker.close();
+    clusters.close();
+  });
+
+  it('keeps a profile while runs wait for it, and fails a queued run whose profile is gone', () => {
+    const waiting = newRun();
+    wb.db
+      .prepare(`UPDATE runs SET status = 'queued', host_id = 'a-host-long-gone' WHERE id = ?`)
+      .run(waiting);
+    expect(() => removeCluster(wb.db, 'hpc')).toThrow(
+      new RegExp(`cluster 'hpc' still has runs queued or running there \\(run .*${waiting}`),
+    );
+    setRunCluster(wb.db, waiting, 'gone');
+    const { clusters, scheduler } = host();
+    expect(scheduler.recoverQueued()).toEqual([]);
+    expect(getRun(wb.db, waiting)).toMatchObject({ status: 'failed', error: "no cluster 'gone'" });
     clusters.close();
   });
 });

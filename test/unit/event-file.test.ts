@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventFileReader, eventFileWriter } from '../../core/jobs/event-file.js';
+import { EventFileReader, eventFileWriter, messagesBefore } from '../../core/jobs/event-file.js';
 import { tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir('svw-events-');
@@ -112,5 +112,21 @@ describe('event files', () => {
     expect(reader.read()).toEqual([]);
     expect(reader.unfinished()).toBe(0);
     expect(reader.finish()).toBeNull();
+  });
+
+  it('reads back the last messages before an offset, for a host taking a job over', () => {
+    const f = file();
+    const writer = eventFileWriter(f);
+    for (let i = 1; i <= 50; i++) writer.append({ type: 'epoch', epochsDone: i });
+    writer.append({ type: 'done', status: 'completed' });
+    writer.close();
+    const size = readFileSync(f).length;
+    expect(messagesBefore(f, size).at(-1)).toEqual({ type: 'done', status: 'completed' });
+    expect(messagesBefore(f, size)).toHaveLength(51);
+    // Within the last 100 bytes: only whole lines, never the piece of one cut by the window.
+    const tail = messagesBefore(f, size, 100) as { type: string; epochsDone?: number }[];
+    expect(tail.length).toBeGreaterThan(1);
+    expect(tail.slice(0, -1).every((m) => m.type === 'epoch' && m.epochsDone! > 45)).toBe(true);
+    expect(messagesBefore(path.join(tmp.dir, 'none.jsonl'), 10)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EventFileReader } from '../event-file.js';
+import { EventFileReader, messagesBefore } from '../event-file.js';
 import type { JobOutcome, JobProcess, QueueState, Receipt } from '../host.js';
 import type { HostMessage, WorkerMessage } from '../../schema/messages.js';
 import type { ClusterProfile } from '../../schema/cluster.js';
@@ -63,6 +63,9 @@ export class SlurmJob implements JobProcess {
   private seenBytes = 0;
   private lastGrowth = 0;
   private warned = false;
+  /** A `done` stored before this host took the job over, and an error, see recall(). */
+  private replay: unknown = null;
+  private priorError: string | null = null;
   finished = false;
 
   constructor(
@@ -109,12 +112,24 @@ export class SlurmJob implements JobProcess {
   /** Starts following the job: submitted now, or taken over at the offset a stopped host left. */
   begin(row: ClusterJobRow): void {
     this.row = row;
-    this.reader = new EventFileReader(
-      submissionFiles(row.dir, row.task).events,
-      row.eventsOffset,
-      row.eventsLine,
-    );
+    const events = submissionFiles(row.dir, row.task).events;
+    this.reader = new EventFileReader(events, row.eventsOffset, row.eventsLine);
     this.cancelRequested ||= row.cancelRequested;
+    if (row.eventsOffset > 0) this.recall(events, row.eventsOffset);
+  }
+
+  /**
+   * What the host that stored the file up to `offset` knew: whether the worker started, and
+   * reported its end. A `done` it stored is handed on again (it writes nothing), so the run ends
+   * as the worker said; an error it stored is the run's error.
+   */
+  private recall(events: string, offset: number): void {
+    for (const m of messagesBefore(events, offset) as { type?: string }[]) {
+      if (m.type === 'started') this.sawStarted = true;
+      if (m.type === 'done') this.replay = m;
+      if (m.type === 'error') this.priorError = (m as { error: { message: string } }).error.message;
+      if (m.type === 'done' || m.type === 'error') this.sawEnd = true;
+    }
   }
 
   /** sbatch has answered: a cancel asked for meanwhile goes out now. */
@@ -198,6 +213,10 @@ export class SlurmJob implements JobProcess {
   tail(): void {
     if (this.finished || !this.reader || !this.row) return;
     const row = this.row;
+    if (this.replay) {
+      this.onMessageHandler(this.replay);
+      this.replay = null;
+    }
     let lines;
     try {
       lines = this.reader.read();
@@ -300,13 +319,16 @@ export class SlurmJob implements JobProcess {
         commitOffset(this.ctx.db, row.id, cut.end, cut.line),
       );
     const { phase, state } = this.ending!;
+    const outcome = jobOutcome(phase, {
+      reported: this.sawEnd,
+      kind: row.kind,
+      attempt: row.attempt,
+      maxResubmits: this.ctx.profile.maxResubmits,
+    });
     this.finish(
-      jobOutcome(phase, {
-        reported: this.sawEnd,
-        kind: row.kind,
-        attempt: row.attempt,
-        maxResubmits: this.ctx.profile.maxResubmits,
-      }),
+      outcome?.status === 'failed' && this.priorError
+        ? { status: 'failed', message: this.priorError }
+        : outcome,
       `ended ${state} (Slurm job ${row.slurmJobId})`,
     );
   }
