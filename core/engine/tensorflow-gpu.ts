@@ -1,3 +1,4 @@
+import { explainMissingCuda, findCudaLibraries, type LibraryLookup } from './cuda-libs.js';
 import type { Rung } from './rung.js';
 import { loadBinding, probeBinding } from './libtensorflow.js';
 
@@ -13,6 +14,11 @@ async function noGpu(detect: () => Promise<unknown[] | null>): Promise<string | 
   return null;
 }
 
+/** Which CUDA libraries libtensorflow would not find, where it looked, what to install. */
+function missingCuda(lookup: LibraryLookup): string | null {
+  return explainMissingCuda(findCudaLibraries(lookup), lookup.platform);
+}
+
 /** libtensorflow with CUDA 11.2 / cuDNN 8.1, through tfjs-node-gpu (an optional dependency). */
 export const tensorflowGpu: Rung<'tensorflow-gpu'> = {
   name: 'tensorflow-gpu',
@@ -21,10 +27,13 @@ export const tensorflowGpu: Rung<'tensorflow-gpu'> = {
   // One job per GPU: the scheduler's slot i sees only GPU i (CUDA_VISIBLE_DEVICES).
   concurrency: ({ gpus }) => Math.max(1, gpus),
   async probe(deps) {
-    return (await noGpu(deps.detectGpus)) ?? probeBinding(PACKAGE, deps);
+    return (
+      (await noGpu(deps.detectGpus)) ?? probeBinding(PACKAGE, deps) ?? missingCuda(deps.libraries)
+    );
   },
   async load(deps) {
-    const reason = await noGpu(deps.detectGpus);
+    // Without its CUDA libraries libtensorflow would load, and compute on the CPU unannounced.
+    const reason = (await noGpu(deps.detectGpus)) ?? missingCuda(deps.libraries);
     if (reason !== null) throw new Error(reason);
     return loadBinding(PACKAGE, DESCRIPTION, deps);
   },

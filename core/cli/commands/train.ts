@@ -20,7 +20,7 @@ import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
-import type { BackendChoice } from '../../engine/backends.js';
+import { requireBackend, type BackendChoice } from '../../engine/backends.js';
 import { followClusterJobs } from '../follow.js';
 import { addSettingsHelp } from '../settings-help.js';
 import { note, printJson, type CommonOptions } from '../output.js';
@@ -155,9 +155,13 @@ export function registerTrain(program: Command): void {
       try {
         // A cluster that does not exist creates nothing.
         if (opts.on && opts.on !== 'local') requireCluster(wb.db, opts.on);
+        const resumed = opts.resume ? requireRun(wb, opts.resume) : null;
+        const onCluster = opts.on ? opts.on !== 'local' : Boolean(resumed?.cluster);
+        // On a cluster the node's worker picks the engine; here, one that cannot load creates nothing.
+        if (!onCluster) await requireBackend(opts.backend);
         let runId: number;
-        if (opts.resume) {
-          const run = requireRun(wb, opts.resume);
+        if (resumed) {
+          const run = resumed;
           if (run.status === 'running') throw new UserError(`run ${run.id} is running`);
           if (opts.epochs !== undefined) extendEpochs(wb, run, opts.epochs);
           runId = run.id;
