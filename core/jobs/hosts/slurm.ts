@@ -13,7 +13,7 @@ import { transaction, type Db } from '../../store/db.js';
 import { getLease, hostGone, hostLease } from '../../store/leases.js';
 import { errorMessage } from '../../util/errors.js';
 import { workerEntry, type JobHost, type JobStartOptions, type OrphanedJob } from '../host.js';
-import { abandonClusterJob, claimClusterJob } from '../slurm/claim.js';
+import { abandonClusterJob, claimClusterJob } from '../slurm/takeover.js';
 import { sbatch, SlurmError } from '../slurm/commands.js';
 import { SlurmJob } from '../slurm/job.js';
 import { SlurmPoller } from '../slurm/poller.js';

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { EventFileReader, messagesBefore } from '../event-file.js';
+import { EventFileReader } from '../event-file.js';
 import type { JobOutcome, JobProcess, QueueState, Receipt } from '../host.js';
 import type { HostMessage, WorkerMessage } from '../../schema/messages.js';
 import type { ClusterProfile } from '../../schema/cluster.js';
@@ -15,9 +14,10 @@ import {
 } from '../../store/cluster-jobs.js';
 import type { Db } from '../../store/db.js';
 import { errorMessage } from '../../util/errors.js';
-import { jobsNamed, scancel } from './commands.js';
+import { scancel } from './commands.js';
 import { submissionFiles } from './script.js';
 import { jobOutcome, slurmPhase, type SlurmPhase, type SlurmSighting } from './states.js';
+import { recallEvents, submittedId } from './takeover.js';
 
 type Ended = Extract<SlurmPhase, { phase: 'ended' }>;
 
@@ -124,12 +124,11 @@ export class SlurmJob implements JobProcess {
    * as the worker said; an error it stored is the run's error.
    */
   private recall(events: string, offset: number): void {
-    for (const m of messagesBefore(events, offset) as { type?: string }[]) {
-      if (m.type === 'started') this.sawStarted = true;
-      if (m.type === 'done') this.replay = m;
-      if (m.type === 'error') this.priorError = (m as { error: { message: string } }).error.message;
-      if (m.type === 'done' || m.type === 'error') this.sawEnd = true;
-    }
+    const { started, done, error } = recallEvents(events, offset);
+    this.sawStarted = started;
+    this.replay = done;
+    this.priorError = error;
+    this.sawEnd = done !== null || error !== null;
   }
 
   /** sbatch has answered: a cancel asked for meanwhile goes out now. */
@@ -146,15 +145,12 @@ export class SlurmJob implements JobProcess {
   async recoverSubmission(): Promise<void> {
     const row = this.row;
     if (!row || row.slurmJobId || this.finished) return;
-    let ids: string[];
+    let id: string | null;
     try {
-      ids = await jobsNamed(path.basename(row.dir));
+      id = await submittedId(row);
     } catch (err) {
       return this.unreachable(errorMessage(err));
     }
-    const id = ids.some((i) => i.includes('_'))
-      ? ids.find((i) => i.endsWith(`_${row.task}`))
-      : ids[0];
     if (id) {
       setSlurmJobId(this.ctx.db, row.id, id);
       return this.submitted(id);
