@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
 import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
+import { benchCluster } from './cluster.js';
 import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
@@ -19,7 +20,7 @@ const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-paper', batch: 16 },
 ];
 
-const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency'] as const;
+const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency', 'cluster'] as const;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -126,6 +127,10 @@ async function main(): Promise<void> {
   if (wanted('concurrency')) {
     process.stderr.write('benchmarking one and two concurrent alexnet-cifar training jobs…\n');
     results.push(...(await benchConcurrency(backend, values.quick)));
+  }
+  if (wanted('cluster')) {
+    process.stderr.write('benchmarking jobs on a Slurm cluster against local ones…\n');
+    results.push(...(await benchCluster(backend, values.quick)));
   }
 
   let comparisons: Comparison[] | undefined;

@@ -24,6 +24,8 @@ export interface BenchResult {
   jobs?: number;
   /** Aggregate images/s of the concurrent jobs ÷ one job alone (2 is perfect on 2 cores). */
   scaling?: number;
+  /** Worker messages stored per second (cluster ingest). */
+  messagesPerSec?: number;
 }
 
 /** Our figure against PyTorch's for one network, batch and kind of pass. */
@@ -53,6 +55,7 @@ export function formatResult(r: BenchResult): string {
       ? ''
       : `${r.tensors} tensors, ${Math.round(r.tensorBytes / 2 ** 20)} MB`,
     r.scaling === undefined ? '' : `${r.scaling.toFixed(2)}× one job`,
+    r.messagesPerSec === undefined ? '' : `${r.messagesPerSec} messages/s`,
   ].filter(Boolean);
   return `${r.name.padEnd(56)} ${r.backend.padEnd(18)} ${rate}${extras.map((e) => `  ${e}`).join('')}`;
 }

@@ -53,6 +53,8 @@ const workbench = {
   buildIndex: method('buildIndex'),
   search: method('search'),
   startDemo: method('startDemo'),
+  listClusters: method('listClusters'),
+  runClusterLog: method('runClusterLog'),
   onEvent(listener: (event: PushEvent) => void): () => void {
     // A fresh wrapper per subscription, so unsubscribing removes exactly this one.
     const forward = (_event: IpcRendererEvent, pushed: PushEvent) => listener(pushed);

@@ -1,4 +1,5 @@
 import type { BackendChoice } from '../engine/backends.js';
+import type { JobHost } from '../jobs/host.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { Workbench } from '../store/workbench.js';
 import type { ProgressEvent, PushEvent } from './contract.js';
@@ -19,4 +20,6 @@ export interface ServiceContext {
   track<T>(work: Promise<T>): Promise<T>;
   /** Kills a worker job at close; returns the function that stops tracking it. */
   onClose(kill: () => void): () => void;
+  /** Where a job goes: this machine's host, or a cluster profile's (a clear error if unknown). */
+  jobHostFor(cluster: string | null | undefined): JobHost;
 }

@@ -5,6 +5,7 @@ import type { CheckpointRow, RunRow, RunStatus } from '../store/runs.js';
 import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
 import type { RunConfig } from '../schema/run-config.js';
+import type { ClusterProfile } from '../schema/cluster.js';
 import type { SettingsInfo } from '../schema/settings.js';
 export type { SettingDescriptor, SettingsInfo } from '../schema/settings.js';
 export type { ShorthandDescriptor } from '../schema/setting-shorthands.js';
@@ -76,6 +77,8 @@ export const methodInputs = {
     experiment: shortText.optional(),
     name: shortText.optional(),
     start: z.boolean(),
+    /** A cluster profile to run them on (a sweep goes out as one job array); this machine if unset. */
+    on: shortText.optional(),
   }),
   startRun: z.strictObject({ id }),
   cancelRun: z.strictObject({ id }),
@@ -128,6 +131,8 @@ export const methodInputs = {
     runId: id,
     checkpoint,
     split: z.enum(['train', 'val', 'all']),
+    /** A cluster profile to build it on; this machine if unset. */
+    on: shortText.optional(),
   }),
   search: z.strictObject({
     indexId: id,
@@ -142,6 +147,14 @@ export const methodInputs = {
     ]),
     k: z.number().int().positive().max(100),
     metric: z.enum(['euclidean', 'cosine']).optional(),
+  }),
+
+  /** The Slurm cluster profiles jobs can be sent to (svw cluster add). */
+  listClusters: z.strictObject({}),
+  /** The end of the Slurm log of a run's newest job on a cluster. */
+  runClusterLog: z.strictObject({
+    id,
+    maxBytes: z.number().int().positive().max(1_000_000).optional(),
   }),
 
   /** Imports the bundled demo dataset if needed and starts a short alexnet-cifar run on it. */
@@ -191,6 +204,23 @@ export interface RunDetail {
   indexes: FeatureIndexRow[];
   /** Progress of the running epoch, when the run is running in this host. */
   progress: ProgressEvent | null;
+  /** Its newest job on a Slurm cluster, if it was sent to one. */
+  cluster: ClusterJobInfo | null;
+}
+
+/** A run's job on a Slurm cluster, as Run detail shows it. */
+export interface ClusterJobInfo {
+  cluster: string;
+  /** `1234`, or `1234_2` for a task of a sweep's job array; null while being submitted. */
+  slurmJobId: string | null;
+  /** Slurm's state with its reason: `PENDING (Resources)`, `RUNNING`, `NODE_FAIL (NodeDown)`. */
+  state: string;
+  node: string | null;
+  /** 1, then 2, 3… for automatic resubmissions after interruptions. */
+  attempt: number;
+  /** Whether a workbench process still follows it (it has not ended). */
+  open: boolean;
+  logPath: string;
 }
 
 export interface MetricSeries {
@@ -288,7 +318,14 @@ export interface MethodOutputs {
   startRun: { ok: true };
   cancelRun: { ok: boolean };
   resumeRun: { ok: true };
-  cloneRun: { preset: string; datasetId: number | null; settings: string[]; experiment: string };
+  cloneRun: {
+    preset: string;
+    datasetId: number | null;
+    settings: string[];
+    experiment: string;
+    /** The cluster profile the run went to (null: this machine). */
+    on: string | null;
+  };
   deleteRun: { ok: boolean };
   tagRun: { ok: true };
   noteRun: { ok: true };
@@ -304,6 +341,8 @@ export interface MethodOutputs {
   buildIndex: { ok: true };
   search: SearchResult;
   startDemo: { datasetId: number; runId: number };
+  listClusters: ClusterProfile[];
+  runClusterLog: { path: string; text: string; truncated: boolean } | null;
 }
 
 /** The API as the renderer sees it: one async function per method. */

@@ -3,7 +3,8 @@ import { PRESET_NAMES } from '../schema/model-config.js';
 import { findDataset } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { transaction } from '../store/db.js';
-import { insertRun } from '../store/runs.js';
+import { requireCluster } from '../store/clusters.js';
+import { insertRun, setRunCluster } from '../store/runs.js';
 import {
   flattenParams,
   presetRunConfig,
@@ -127,6 +128,8 @@ export function newRunApi(ctx: ServiceContext) {
 
     createRuns: (input) => {
       requireDataset(input.datasetId);
+      // An unknown cluster creates nothing.
+      if (input.on !== undefined) requireCluster(db, input.on);
       const sweep = input.sweep ?? {};
       const count = Object.values(sweep).reduce((n, values) => n * values.length, 1);
       if (count > MAX_SWEEP_RUNS)
@@ -147,16 +150,19 @@ export function newRunApi(ctx: ServiceContext) {
         }
       });
       const runIds = transaction(db, () =>
-        planned.map(({ config, extra }) =>
-          insertRun(db, {
+        planned.map(({ config, extra }) => {
+          const id = insertRun(db, {
             experiment: input.experiment || 'default',
             name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
             datasetId: input.datasetId,
             config,
-          }),
-        ),
+          });
+          if (input.on !== undefined) setRunCluster(db, id, input.on);
+          return id;
+        }),
       );
       ctx.emit({ type: 'runs-changed' });
+      // Started in one go, the runs of a sweep for a cluster are submitted as one job array.
       if (input.start) for (const id of runIds) ctx.scheduler.enqueue(id);
       return { runIds };
     },
@@ -173,6 +179,7 @@ export function newRunApi(ctx: ServiceContext) {
         datasetId: dataset ? dataset.id : null,
         settings: settingsBetween(base, config),
         experiment: run.experiment,
+        on: run.cluster,
       };
     },
   };

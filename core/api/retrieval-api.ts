@@ -88,8 +88,9 @@ export function retrievalApi(ctx: ServiceContext) {
       return runIndexes(db, runId);
     },
 
-    buildIndex: ({ runId, checkpoint, split }) => {
+    buildIndex: ({ runId, checkpoint, split, on }) => {
       const run = requireRun(ctx.wb, runId);
+      const host = ctx.jobHostFor(on);
       const key = `${runId}/${checkpoint}/${split}`;
       // Two builds of one index would write the same files.
       if (building.has(key))
@@ -101,13 +102,15 @@ export function retrievalApi(ctx: ServiceContext) {
       building.add(key);
       let kill = () => {};
       const untrack = ctx.onClose(() => kill());
-      // Waits for a slot of the scheduler, like training runs; refused at once if it cannot start.
-      const started = ctx.scheduler.run(
+      // Waits for a slot of the scheduler, like training runs (a cluster's queue, for a cluster's
+      // job); refused at once if it cannot start.
+      const started = ctx.scheduler.runOn(
+        host,
         inferenceMemoryBytes(JSON.parse(run.config) as RunConfig, FEATURE_BATCH),
         (slot) =>
           startIndexBuild(
             ctx.wb,
-            ctx.options.jobHost,
+            host,
             run,
             { checkpoint, split },
             {
@@ -122,7 +125,8 @@ export function retrievalApi(ctx: ServiceContext) {
       void ctx.track(
         started
           .then((job) => {
-            kill = () => job.kill();
+            // A cluster's job goes on after the host closes; the next host records its index.
+            kill = () => (job.remote ? job.detach() : job.kill());
             return job.done;
           })
           .catch((err: unknown) => {

@@ -17,6 +17,7 @@ import {
   type EvaluationRow,
 } from '../store/runs.js';
 import type { RunConfig } from '../schema/run-config.js';
+import { clusterJobInfo } from './clusters-api.js';
 import type { ServiceContext } from './context.js';
 import type { EvaluationDetail, RunSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -95,6 +96,7 @@ export function runQueries(ctx: ServiceContext) {
         checkpoints: runCheckpoints(db, id),
         indexes: runIndexes(db, id),
         progress: run.status === 'running' ? (ctx.progress.latest(id) ?? null) : null,
+        cluster: clusterJobInfo(db, id),
       };
     },
 

@@ -1,5 +1,6 @@
 import { probeBackends, type EngineProbe } from '../engine/backends.js';
 import { detectGpus } from '../engine/system.js';
+import { ClusterHosts } from '../jobs/clusters.js';
 import { demoAvailable } from '../jobs/demo.js';
 import type { WorkerMessage } from '../schema/messages.js';
 import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
@@ -7,6 +8,7 @@ import { hostLease } from '../store/leases.js';
 import { FINAL_STATUSES, getRun, type RunStatus } from '../store/runs.js';
 import { openWorkbench } from '../store/workbench.js';
 import { packageVersion } from '../util/package-root.js';
+import { clustersApi } from './clusters-api.js';
 import type { ServiceContext } from './context.js';
 import type { ProgressEvent } from './contract.js';
 import { datasetsApi } from './datasets-api.js';
@@ -49,6 +51,7 @@ function guarded<A extends unknown[]>(what: string, fn: (...args: A) => void) {
 export function createHostService(options: HostServiceOptions): HostService {
   const wb = openWorkbench(options.home);
   const lease = hostLease(wb.db, options.kind);
+  const clusters = new ClusterHosts(wb.db);
   const backend = options.backend ?? 'auto';
   const events = new EventHub();
   const emit = events.emit.bind(events);
@@ -114,6 +117,8 @@ export function createHostService(options: HostServiceOptions): HostService {
       backend,
       onMessage,
       onStatus,
+      hostFor: (name) => clusters.hostFor(name),
+      remoteHosts: () => clusters.all(),
     });
     const track = <T>(work: Promise<T>): Promise<T> => {
       pending.add(work);
@@ -134,6 +139,7 @@ export function createHostService(options: HostServiceOptions): HostService {
         killers.add(kill);
         return () => killers.delete(kill);
       },
+      jobHostFor: (cluster) => (cluster ? clusters.hostFor(cluster) : options.jobHost),
     };
     const imports = new Set<string>();
     const handlers: Handlers = {
@@ -155,10 +161,19 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...runActionsApi(ctx, imports),
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
+      ...clustersApi(ctx),
     };
     // Runs a host queued before it closed or died are this host's to run now.
     for (const runId of scheduler.recoverQueued())
       emit({ type: 'run-status', runId, status: 'queued', error: null });
+    // Cluster jobs a stopped host left running are followed on from where it stopped reading.
+    for (const runId of scheduler.reattach())
+      emit({
+        type: 'run-status',
+        runId,
+        status: getRun(wb.db, runId)?.status ?? 'running',
+        error: null,
+      });
     return { scheduler, handlers };
   })();
 
@@ -193,6 +208,7 @@ export function createHostService(options: HostServiceOptions): HostService {
         const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
         await Promise.race([settled, grace]);
         clearTimeout(timer);
+        clusters.close();
         progress.close();
         events.clear();
         lease.release();

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, errorMessage } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
+import { registerCluster } from './commands/cluster.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerRuns(program);
   registerExport(program);
   registerServe(program);
+  registerCluster(program);
   // Every subcommand reports usage errors the same way as the root.
   for (const cmd of allCommands(program)) cmd.exitOverride().showSuggestionAfterError();
   return program;

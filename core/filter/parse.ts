@@ -13,7 +13,7 @@
  *   segment    = string | bare_key ;             (* bare_key: no space, quote, ( ) = ! < > or . *)
  *   value      = number | string | word | "null" ;
  *   run_field  = id | name | status | preset | experiment | dataset | backend | created_at
- *              | started_at | ended_at | seed | epochs_done ;
+ *              | started_at | ended_at | seed | epochs_done | cluster | node ;
  *
  * Keywords, run field names and the params/metrics/tags prefixes are case-insensitive; keys and
  * values are not. A word is any run of characters other than space, quotes, ( ) = ! < >, so
@@ -26,7 +26,7 @@
 // prettier-ignore
 export const RUN_FIELDS = [
   'id', 'name', 'status', 'preset', 'experiment', 'dataset', 'backend', 'created_at', 'started_at',
-  'ended_at', 'seed', 'epochs_done',
+  'ended_at', 'seed', 'epochs_done', 'cluster', 'node',
 ] as const;
 
 /**

@@ -2,20 +2,19 @@ import { transaction, type Db } from '../store/db.js';
 import {
   addLog,
   finishRun,
-  insertEvaluation,
-  insertMetrics,
+  getRun,
   markRunning,
-  upsertCheckpoint,
+  markStarted,
   type RunStatus,
 } from '../store/runs.js';
 import type { BackendChoice } from '../engine/backends.js';
-import { upsertIndex } from '../store/indexes.js';
-import type { JobHost, JobProcess } from './host.js';
+import type { JobHost, JobProcess, QueueState } from './host.js';
 import { hostLease } from '../store/leases.js';
 import { endActiveJob, startActiveJob } from '../store/active-jobs.js';
 import { errorMessage, RefusedError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
+import { recordMessage } from './record-message.js';
 
 const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 
@@ -29,6 +28,10 @@ export interface JobOptions {
   onMessage?: (message: WorkerMessage) => void;
   /** The GPU the scheduler gave the job: the worker sees only it (`CUDA_VISIBLE_DEVICES`). */
   gpu?: number | null;
+  /** A remote job moved in its cluster's queue, after the run's status was written. */
+  onQueueState?: (state: QueueState) => void;
+  /** The run is resubmitted after an interruption (its host counts these). */
+  resubmission?: boolean;
 }
 
 /** How long a worker has to stop by itself after a cancel before it is killed. */
@@ -49,31 +52,48 @@ interface Write {
 /**
  * A job in a worker process, whose reports this host writes to the database as they arrive.
  * A write that finds the database busy (another host's long write) waits in order and is
- * retried; the worker keeps running.
+ * retried; the worker keeps running. A remote job (a cluster's) may also be taken over by a
+ * host after the one that started it stopped ({@link RunningJob.attach}).
  */
 export class RunningJob {
   readonly done: Promise<RunStatus>;
+  /** Its worker runs elsewhere and outlives this host (see JobHost.remote). */
+  readonly remote: boolean;
+  /** Set when `done` resolves to 'interrupted': the host may resubmit the run to resume. */
+  resubmit = false;
   private readonly process: JobProcess;
   private cancelRequested = false;
   private readonly writes: Write[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private busySince: number | null = null;
+  private detachNow: () => void = () => {};
+
+  /** Follows a remote job that a host which has stopped left running (already claimed). */
+  static attach(
+    db: Db,
+    host: JobHost,
+    job: JobSpec,
+    process: JobProcess,
+    options: JobOptions,
+  ): RunningJob {
+    return new RunningJob(db, host, job, options, process);
+  }
 
   constructor(
     private readonly db: Db,
     host: JobHost,
     readonly job: JobSpec,
     private readonly options: JobOptions,
+    attached?: JobProcess,
   ) {
     const trains = job.kind === 'train';
     const gpu = options.gpu ?? null;
+    this.remote = Boolean(host.remote);
     const lease = hostLease(db);
     const unhold = lease.hold();
     // Claimed before any process starts, so that of two hosts only one ever runs it.
-    if (
-      trains &&
-      !markRunning(db, job.runId, { hostId: lease.id, hostPid: process.pid, workerPid: null, gpu })
-    ) {
+    const claim = { hostId: lease.id, hostPid: process.pid, workerPid: null, gpu };
+    if (trains && !attached && !markRunning(db, job.runId, { ...claim, queued: this.remote })) {
       unhold();
       throw new RunClaimedError(
         `run ${job.runId} is already running or queued in another workbench process`,
@@ -81,9 +101,11 @@ export class RunningJob {
     }
     const activeId = startActiveJob(db, lease.id, job.kind, job.runId);
     try {
-      this.process = host.start(
-        gpu === null ? undefined : { env: { CUDA_VISIBLE_DEVICES: String(gpu) } },
-      );
+      const start = {
+        ...(gpu === null ? {} : { env: { CUDA_VISIBLE_DEVICES: String(gpu) } }),
+        ...(options.resubmission ? { resubmission: true } : {}),
+      };
+      this.process = attached ?? host.start(Object.keys(start).length ? start : undefined);
     } catch (err) {
       endActiveJob(db, activeId);
       if (trains)
@@ -93,7 +115,7 @@ export class RunningJob {
       unhold();
       throw err;
     }
-    if (trains)
+    if (trains && !attached)
       db.prepare('UPDATE runs SET worker_pid = ? WHERE id = ?').run(
         this.process.pid ?? null,
         job.runId,
@@ -102,18 +124,22 @@ export class RunningJob {
       addLog(db, job.runId, 'info', `${job.kind} job on GPU ${gpu} (CUDA_VISIBLE_DEVICES=${gpu})`);
     let finished: RunStatus | null = null;
     let failure: { message: string; stack?: string } | null = null;
+    let ended = false;
     this.done = new Promise<RunStatus>((resolve) => {
-      this.process.onMessage((raw) => {
+      this.process.onMessage((raw, receipt) => {
+        if (ended) return;
         const parsed = workerMessageSchema.safeParse(raw);
         if (!parsed.success) {
           this.write(
-            () =>
+            () => {
               addLog(
                 db,
                 job.runId,
                 'warn',
                 `ignored a malformed message from the worker: ${parsed.error.issues[0]?.message}`,
-              ),
+              );
+              receipt?.();
+            },
             () => {},
           );
           return;
@@ -123,7 +149,10 @@ export class RunningJob {
         if (message.type === 'error') failure = message.error;
         // One transaction per message: whatever the worker reported is committed before it can die.
         this.write(
-          () => this.record(message),
+          () => {
+            recordMessage(db, job, message);
+            receipt?.();
+          },
           (err) => {
             // The database refused the write (a full disk, say): stop the job rather than train
             // on unrecorded; the transaction rolled back, so what was stored before stays whole.
@@ -133,18 +162,49 @@ export class RunningJob {
           () => options.onMessage?.(message),
         );
       });
-      this.process.onExit((_code, reason) => {
+      this.process.onQueueState?.((state) => {
+        if (!trains || ended) return;
+        this.write(
+          () => void markStarted(db, job.runId, state),
+          () => {},
+          () => options.onQueueState?.(state),
+        );
+      });
+      this.detachNow = () => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(this.killTimer);
+        this.process.detach?.();
+        this.write(
+          () => endActiveJob(db, activeId),
+          () => {},
+          () => {
+            unhold();
+            resolve(getRun(db, job.runId)?.status ?? 'running');
+          },
+        );
+      };
+      this.process.onExit((_code, reason, outcome, receipt) => {
+        if (ended) return;
+        ended = true;
         clearTimeout(this.killTimer);
         let status: RunStatus;
-        if (finished) status = finished;
-        else if (this.cancelRequested) status = 'cancelled';
+        if (finished === 'completed') status = 'completed';
+        else if (outcome?.status === 'interrupted') {
+          status = 'interrupted';
+          failure = { message: outcome.message };
+          this.resubmit = Boolean(outcome.resubmit) && trains;
+        } else if (finished) status = finished;
+        else if (this.cancelRequested || outcome?.status === 'cancelled') status = 'cancelled';
         else {
           status = 'failed';
-          failure ??= { message: `the training process ${reason} before finishing` };
+          failure ??= {
+            message: outcome?.message ?? `the training process ${reason} before finishing`,
+          };
         }
         const settle = () => {
           unhold();
-          resolve(failure && !trains ? 'failed' : status);
+          resolve(!trains && (failure || status === 'interrupted') ? 'failed' : status);
         };
         this.write(
           () => {
@@ -154,7 +214,9 @@ export class RunningJob {
                 db,
                 job.runId,
                 status,
-                status === 'failed' ? (failure ?? undefined) : undefined,
+                status === 'failed' || status === 'interrupted'
+                  ? (failure ?? undefined)
+                  : undefined,
               );
             else if (failure)
               addLog(
@@ -163,6 +225,11 @@ export class RunningJob {
                 'error',
                 `${job.kind} failed: ${(failure as { message: string }).message}`,
               );
+            // The run's error is cleared when it is resubmitted: the log keeps why it stopped.
+            if (outcome?.status === 'interrupted') addLog(db, job.runId, 'warn', outcome.message);
+            if (status === 'cancelled' && outcome?.status === 'cancelled')
+              addLog(db, job.runId, 'info', outcome.message);
+            receipt?.();
           },
           (err) => {
             // Left 'running', the run is marked interrupted once this host's lease lapses.
@@ -175,7 +242,7 @@ export class RunningJob {
         );
       });
     });
-    this.process.send({ type: 'start', job, backend: options.backend });
+    if (!attached) this.process.send({ type: 'start', job, backend: options.backend });
   }
 
   /** Queues a write (in a transaction of its own) behind any that wait for a busy database. */
@@ -240,83 +307,11 @@ export class RunningJob {
     this.process.kill();
   }
 
-  private record(message: WorkerMessage): void {
-    const runId = this.job.runId;
-    switch (message.type) {
-      case 'started':
-        if (this.job.kind === 'train') {
-          this.db
-            .prepare(
-              'UPDATE runs SET backend = ?, engine_package = ?, engine_version = ?, device = ?, worker_pid = ? WHERE id = ?',
-            )
-            .run(
-              message.engine.backend,
-              message.engine.package,
-              message.engine.version,
-              message.engine.detail,
-              message.pid,
-              runId,
-            );
-        }
-        addLog(
-          this.db,
-          runId,
-          'info',
-          `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${message.engine.detail})`,
-        );
-        if (message.engine.adapter) {
-          const a = message.engine.adapter;
-          addLog(
-            this.db,
-            runId,
-            'info',
-            `adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ', software' : ''})`,
-          );
-        }
-        for (const s of message.skipped)
-          addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
-        return;
-      case 'metrics':
-        insertMetrics(this.db, runId, message.metrics);
-        return;
-      case 'evaluation':
-        insertEvaluation(this.db, runId, message);
-        return;
-      case 'checkpoint':
-        upsertCheckpoint(this.db, runId, message);
-        return;
-      case 'epoch':
-        this.db
-          .prepare('UPDATE runs SET epochs_done = ? WHERE id = ?')
-          .run(message.epochsDone, runId);
-        return;
-      case 'log':
-        addLog(this.db, runId, message.level, message.message);
-        return;
-      case 'error':
-        addLog(this.db, runId, 'error', message.error.message);
-        return;
-      case 'index':
-        if (this.job.kind === 'features') {
-          const { checkpointEpoch, checkpointSha256, split, count, dims, path, idsPath } = message;
-          upsertIndex(this.db, {
-            runId,
-            checkpoint: this.job.checkpoint,
-            checkpointEpoch,
-            checkpointSha256,
-            split,
-            count,
-            dims,
-            dtype: 'float32',
-            path,
-            idsPath,
-          });
-        }
-        return;
-      case 'progress':
-      case 'embedding':
-      case 'done':
-        return;
-    }
+  /**
+   * Stops following a remote job without ending it (host shutdown): it goes on in its cluster
+   * and the next host takes it over. `done` resolves with the run's status as it stands.
+   */
+  detach(): void {
+    this.detachNow();
   }
 }

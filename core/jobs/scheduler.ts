@@ -3,8 +3,9 @@ import { BACKENDS, rung, type BackendChoice, type BackendName } from '../engine/
 import { hostLease } from '../store/leases.js';
 import { addLog, finishRun, getRun, HELD_ELSEWHERE, type RunStatus } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
-import { errorMessage, RefusedError } from '../util/errors.js';
-import type { JobHost } from './host.js';
+import { errorMessage, RefusedError, UserError } from '../util/errors.js';
+import type { JobHost, QueueState } from './host.js';
+import { RemoteJobs } from './remote-jobs.js';
 import { startTraining } from './launch.js';
 import { jobMemoryBytes } from './memory.js';
 import type { WorkerMessage } from '../schema/messages.js';
@@ -25,6 +26,15 @@ export interface SchedulerOptions {
   onMessage?: (runId: number, message: WorkerMessage) => void;
   /** A run changed status. */
   onStatus?: (runId: number, status: RunStatus) => void;
+  /**
+   * The host of a cluster profile, for runs sent there (`runs.cluster`); without it such runs
+   * fail with the reason. Remote hosts take none of this machine's slots.
+   */
+  hostFor?: (cluster: string) => JobHost;
+  /** The remote hosts whose orphaned jobs {@link Scheduler.reattach} takes over. */
+  remoteHosts?: () => JobHost[];
+  /** A run on a cluster moved in its queue (`PENDING (Resources)`, `RUNNING`). */
+  onQueueState?: (runId: number, state: QueueState) => void;
 }
 
 /** A slot of the scheduler, held by one job: the GPU it runs on, if any. */
@@ -33,8 +43,11 @@ export interface Slot {
   release(): void;
 }
 
+/** What a remote job holds of this machine: nothing. */
+const NO_SLOT: Slot = { gpu: null, release: () => {} };
+
 type Waiting =
-  | { kind: 'train'; runId: number; resume: boolean }
+  | { kind: 'train'; runId: number; resume: boolean; resubmission: boolean }
   | {
       kind: 'job';
       bytes: number;
@@ -48,10 +61,17 @@ type Waiting =
  * they asked. Each job gets a slot (and with GPUs, that slot's GPU alone) and starts only when
  * its memory fits. Queued runs belong to this host's lease: when it shuts down they are handed
  * back, and the next host to open the workbench picks them up ({@link recoverQueued}).
+ *
+ * Runs sent to a cluster (`runs.cluster`) go to that cluster's remote host at once, without a
+ * slot: its own queue decides when they start. They outlive this host: at shutdown they are
+ * left running, and {@link reattach} takes over those a stopped host left. An interrupted one
+ * (preempted, timed out, node failure) is resubmitted to resume when its host says it may be.
  */
 export class Scheduler {
   private readonly waiting: Waiting[] = [];
   private readonly active = new Map<number, RunningJob>();
+  /** Remote jobs other than training (evaluations, index builds) this host follows. */
+  private readonly remote: RemoteJobs;
   private readonly free: number[];
   private reserved = 0;
   private baseline = 0;
@@ -65,6 +85,15 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
   ) {
     this.free = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => i);
+    this.remote = new RemoteJobs(wb, {
+      backend: options.backend,
+      remoteHosts: options.remoteHosts,
+      onMessage: options.onMessage,
+      onQueueState: (runId, state) => this.queueState(runId, state),
+      followRun: (runId, job) => this.follow(runId, job),
+      follows: (runId) => this.active.has(runId),
+      ended: () => this.settle(),
+    });
   }
 
   private get lease() {
@@ -75,8 +104,9 @@ export class Scheduler {
    * Queues a run (a new one, or one to resume) and starts it when a slot is free. Refused when
    * another live host has it running or queued.
    */
-  enqueue(runId: number, resume = false): void {
+  enqueue(runId: number, resume = false, resubmission = false): void {
     if (this.active.has(runId) || this.queuedIds.includes(runId)) return;
+    const host = this.remoteHostOf(runId);
     const claimed = this.wb.db
       .prepare(
         `UPDATE runs SET status = 'queued', error = NULL, host_id = @host
@@ -87,9 +117,21 @@ export class Scheduler {
       throw new RefusedError(
         `run ${runId} is already running or queued in another workbench process`,
       );
-    this.waiting.push({ kind: 'train', runId, resume });
     this.options.onStatus?.(runId, 'queued');
+    if (host) return this.startRun(runId, resume, null, host, resubmission);
+    this.waiting.push({ kind: 'train', runId, resume, resubmission });
     this.pump();
+  }
+
+  /** The remote host a run is sent to, or null when it runs on this machine. */
+  private remoteHostOf(runId: number): JobHost | null {
+    const cluster = getRun(this.wb.db, runId)?.cluster ?? null;
+    if (cluster === null) return null;
+    if (!this.options.hostFor)
+      throw new RefusedError(
+        `run ${runId} is for cluster '${cluster}', which this host cannot reach`,
+      );
+    return this.options.hostFor(cluster);
   }
 
   /**
@@ -102,6 +144,7 @@ export class Scheduler {
         `SELECT id, started_at IS NOT NULL AS started FROM runs r
          WHERE status = 'queued' AND host_id IS NOT NULL AND host_id != ?
          AND NOT EXISTS (SELECT 1 FROM host_leases l WHERE l.id = r.host_id AND l.renewed_at + l.ttl_s >= ?)
+         AND NOT EXISTS (SELECT 1 FROM cluster_jobs c WHERE c.run_id = r.id AND c.ended_at IS NULL)
          ORDER BY id`,
       )
       .all(this.lease.id, Date.now() / 1000) as { id: number; started: number }[];
@@ -111,10 +154,28 @@ export class Scheduler {
         this.enqueue(id, Boolean(started));
         taken.push(id);
       } catch (err) {
-        if (!(err instanceof RefusedError)) throw err;
+        if (err instanceof RefusedError) continue;
+        // Its cluster's profile is gone: said on the run, which the user may send elsewhere.
+        if (!(err instanceof UserError)) throw err;
+        finishRun(this.wb.db, id, 'failed', { message: errorMessage(err) });
+        this.options.onStatus?.(id, 'failed');
       }
     }
     return taken;
+  }
+
+  /**
+   * Follows again the remote jobs a stopped host left running (its lease lapsed, or its process
+   * is gone), each from where that host stopped reading it. `only` picks runs. Returns the runs
+   * taken over.
+   */
+  reattach(only: (runId: number) => boolean = () => true): number[] {
+    return this.closed ? [] : this.remote.reattach(only);
+  }
+
+  private queueState(runId: number, state: QueueState): void {
+    this.options.onStatus?.(runId, state.status);
+    this.options.onQueueState?.(runId, state);
   }
 
   /** Cancels a queued run at once, or asks a running one to stop. Returns false if neither. */
@@ -144,6 +205,22 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Runs `start`'s job on `host`: in a slot of this machine, or at once on a remote host (whose
+   * queue decides), which leaves it running at shutdown. Resolves to the job.
+   */
+  async runOn(
+    host: JobHost,
+    bytes: number,
+    start: (slot: Slot) => RunningJob,
+  ): Promise<RunningJob> {
+    if (!host.remote) return this.run(bytes, start);
+    if (this.closed) throw new RefusedError('the workbench is shutting down');
+    const job = start(NO_SLOT);
+    this.remote.track(job);
+    return job;
+  }
+
   /** Runs `start`'s job in a slot, releasing it when the job ends; resolves to the job. */
   async run(bytes: number, start: (slot: Slot) => RunningJob): Promise<RunningJob> {
     const slot = await this.acquire(bytes);
@@ -171,15 +248,25 @@ export class Scheduler {
     return this.held;
   }
 
-  /** Resolves when nothing is running or queued. */
+  /** Resolves when nothing is running or queued (remote jobs included). */
   idle(): Promise<void> {
-    if (this.held === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private get isIdle(): boolean {
+    return (
+      this.held === 0 &&
+      this.waiting.length === 0 &&
+      this.active.size === 0 &&
+      this.remote.size === 0
+    );
+  }
+
   /**
-   * Kills every worker (host shutdown); their runs end failed with the reason. Queued runs stay
-   * queued, handed back with a note, for the next host that opens the workbench.
+   * Kills every worker of this machine (host shutdown); their runs end failed with the reason.
+   * Queued runs stay queued, handed back with a note, for the next host that opens the
+   * workbench; remote jobs go on in their cluster, for the next host to follow.
    */
   shutdown(): void {
     this.closed = true;
@@ -198,7 +285,10 @@ export class Scheduler {
         // The note is a courtesy; the run's lease lapses either way.
       }
     }
-    for (const job of this.active.values()) job.kill();
+    for (const job of this.active.values())
+      if (job.remote) job.detach();
+      else job.kill();
+    this.remote.detachAll();
     this.settle();
   }
 
@@ -255,23 +345,31 @@ export class Scheduler {
         next.resolve(slot);
         continue;
       }
-      this.startRun(next.runId, next.resume, slot);
+      this.startRun(next.runId, next.resume, slot, this.host, next.resubmission);
     }
     this.settle();
   }
 
-  private startRun(runId: number, resume: boolean, slot: Slot): void {
+  private startRun(
+    runId: number,
+    resume: boolean,
+    slot: Slot | null,
+    host: JobHost,
+    resubmission: boolean,
+  ): void {
     const run = getRun(this.wb.db, runId);
     if (!run) {
-      slot.release();
+      slot?.release();
       return;
     }
     let job: RunningJob;
     try {
-      job = startTraining(this.wb, this.host, run, resume, {
+      job = startTraining(this.wb, host, run, resume, {
         backend: this.options.backend,
-        gpu: slot.gpu,
+        gpu: slot?.gpu ?? null,
+        resubmission,
         onMessage: (m) => this.options.onMessage?.(runId, m),
+        onQueueState: (state) => this.queueState(runId, state),
       });
     } catch (err) {
       // Another host got there first: the run is its to run and to report.
@@ -279,20 +377,34 @@ export class Scheduler {
         finishRun(this.wb.db, runId, 'failed', { message: errorMessage(err) });
         this.options.onStatus?.(runId, 'failed');
       }
-      slot.release();
+      slot?.release();
+      this.settle();
       return;
     }
+    this.options.onStatus?.(runId, host.remote ? 'queued' : 'running');
+    this.follow(runId, job, slot);
+  }
+
+  /** Keeps a training job in the active set until it ends; an interrupted one may go again. */
+  private follow(runId: number, job: RunningJob, slot: Slot | null = null): void {
     this.active.set(runId, job);
-    this.options.onStatus?.(runId, 'running');
     void job.done.then((status) => {
       this.active.delete(runId);
       this.options.onStatus?.(runId, status);
-      slot.release();
+      slot?.release();
+      if (status === 'interrupted' && job.resubmit && !this.closed) {
+        try {
+          this.enqueue(runId, true, true);
+        } catch (err) {
+          addLog(this.wb.db, runId, 'error', `could not resubmit: ${errorMessage(err)}`);
+        }
+      }
+      this.settle();
     });
   }
 
   private settle(): void {
-    if (this.held === 0 && this.waiting.length === 0) {
+    if (this.isIdle) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../engine/backends.js';
 import { checkEngine, explainEngineError } from '../engine/faults.js';
-import { serializeError } from '../util/errors.js';
+import { errorMessage, serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../schema/run-config.js';
@@ -9,11 +11,13 @@ import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
 import { reportFatalErrors } from './fatal.js';
 import { hostMessageSchema, type HostMessage, type WorkerMessage } from '../schema/messages.js';
+import { eventFileWriter } from './event-file.js';
 
 /**
- * The one entry point of job workers, started by `child_process.fork` (CLI, server) or
- * Electron's `utilityProcess.fork` (app). It does one job and exits; it reports through
- * messages and never touches the database, which the host alone writes.
+ * The one entry point of job workers, started by `child_process.fork` (CLI, server),
+ * Electron's `utilityProcess.fork` (app), or a Slurm batch script on a cluster node
+ * (`--job PAYLOAD --events FILE`). It does one job and exits; it reports through messages and
+ * never touches the database, which the host alone writes.
  */
 
 interface Channel {
@@ -21,8 +25,42 @@ interface Channel {
   onMessage(handler: (message: unknown) => void): void;
 }
 
+/**
+ * A batch job on a cluster node reads its start message from the payload file and appends its
+ * messages to the event file; a cancel arrives as SIGTERM (scancel, which Slurm follows with
+ * SIGKILL after its KillWait).
+ */
+function fileChannel(job: string, events: string): Channel {
+  const writer = eventFileWriter(events);
+  return {
+    send: async (m) => writer.append(m),
+    onMessage: (h) => {
+      process.on('SIGTERM', () => h({ type: 'cancel' }));
+      setImmediate(() => {
+        let start: unknown;
+        try {
+          start = hostMessageSchema.parse(JSON.parse(readFileSync(job, 'utf8')));
+        } catch (err) {
+          writer.append({
+            type: 'error',
+            error: { message: `unreadable job payload ${job}: ${errorMessage(err)}` },
+          });
+          process.exit(1);
+        }
+        h(start);
+      });
+    },
+  };
+}
+
 /** Electron utility processes talk over process.parentPort; forked Node processes over process.send. */
 function channel(): Channel {
+  const { values } = parseArgs({
+    options: { job: { type: 'string' }, events: { type: 'string' } },
+    strict: false,
+  });
+  if (typeof values.job === 'string' && typeof values.events === 'string')
+    return fileChannel(values.job, values.events);
   const parentPort = (
     process as {
       parentPort?: {

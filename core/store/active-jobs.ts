@@ -34,8 +34,15 @@ export function datasetUsers(db: Db, datasetId: number, at = Date.now() / 1000):
        AND (status = 'running' OR host_id IS NOT NULL) ORDER BY id`,
     )
     .all(datasetId) as { id: number; status: string }[];
+  // A cluster job reads the dataset whether or not a host follows it now.
+  const cluster = db
+    .prepare(
+      `SELECT c.run_id AS runId, c.kind FROM cluster_jobs c JOIN runs r ON r.id = c.run_id
+       WHERE r.dataset_id = ? AND c.ended_at IS NULL ORDER BY c.id`,
+    )
+    .all(datasetId) as { runId: number; kind: string }[];
   const phrases = new Map<string, string>();
-  for (const j of jobs)
+  for (const j of [...jobs, ...cluster])
     phrases.set(
       `${j.runId}/${j.kind}`,
       `run ${j.runId} (${j.kind === 'train' ? 'training' : j.kind})`,

@@ -31,7 +31,11 @@ export interface Migration {
   sql: string;
 }
 
-/** The migrations in `dir`, named NNNN_name.sql, in order; numbering must run 1, 2, 3… */
+/**
+ * The migrations in `dir`, named NNNN_name.sql, in order. Numbers are handed out to changes that
+ * land in any order, so one may be missing for a while (0007 before 0006); two files may never
+ * share one.
+ */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const migrations = readdirSync(dir)
     .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
@@ -42,30 +46,57 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       sql: readFileSync(path.join(dir, file), 'utf8'),
     }));
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new Error(`migration ${m.name} is out of sequence (expected ${i + 1})`);
+    if (m.version < 1) throw new Error(`migration ${m.name} has no version (they start at 0001)`);
+    if (i > 0 && m.version === migrations[i - 1]!.version)
+      throw new Error(`migration ${m.name} reuses version ${m.version}`);
   });
   return migrations;
 }
 
+/** The newest schema version the migrations make (0 for none). */
+export const latestVersion = (migrations: Migration[]) => migrations.at(-1)?.version ?? 0;
+
+/**
+ * The versions applied to a database. Each is recorded in `schema_migrations`, so a number that
+ * lands after a higher one still runs; a database from before that table has every version up
+ * to its user_version, as migrations were then applied strictly in sequence.
+ */
+function appliedVersions(db: Db): Set<number> {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const known = db
+    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
+    .get();
+  if (known)
+    return new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  return new Set(Array.from({ length: current }, (_, i) => i + 1));
+}
+
 /**
  * Brings the database up to the newest migration. Each migration runs in its own transaction
- * with its user_version bump, so a failure leaves the database at the last good version. A
- * database newer than the code is refused rather than guessed at.
+ * with its record and the user_version bump, so a failure leaves the database at the last good
+ * version. A database newer than the code is refused rather than guessed at.
  */
 export function migrate(db: Db, migrations: Migration[] = loadMigrations()): number {
   const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = migrations.length;
+  const latest = latestVersion(migrations);
   if (current > latest) {
     throw new UserError(
       `the workbench database is at schema version ${current}, newer than this version of the workbench understands (${latest})`,
       'upgrade SuperVision Workbench, or point SVW_HOME at another folder',
     );
   }
-  for (const m of migrations.slice(current)) {
+  const applied = appliedVersions(db);
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+    const record = db.prepare('INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)');
+    for (const version of applied) record.run(version);
+  })();
+  for (const m of migrations.filter((m) => !applied.has(m.version))) {
     db.transaction(() => {
       db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
+      db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(m.version);
+      const now = db.pragma('user_version', { simple: true }) as number;
+      db.pragma(`user_version = ${Math.max(now, m.version)}`);
     })();
   }
   return latest;

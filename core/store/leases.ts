@@ -49,6 +49,30 @@ export function leaseHolds(lease: LeaseRow | undefined, at = seconds()): lease i
   return lease !== undefined && lease.renewedAt + lease.ttlS >= at;
 }
 
+/** Whether a process of this machine exists (one of another user's counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether the host of a lease is gone: the lease lapsed or was released, or it was taken on this
+ * machine by a process that no longer exists (a killed host cannot release it, and waiting out
+ * its time to live would leave its work stranded that long).
+ */
+export function hostGone(
+  lease: LeaseRow | undefined,
+  at = seconds(),
+  alive: (pid: number) => boolean = processAlive,
+): boolean {
+  if (!leaseHolds(lease, at)) return true;
+  return lease.machine === os.hostname() && lease.pid !== process.pid && !alive(lease.pid);
+}
+
 /** Drops leases that expired long ago (a host that crashed), keeping the table small. */
 export function pruneLeases(db: Db, at = seconds()): void {
   db.prepare('DELETE FROM host_leases WHERE renewed_at + ttl_s * 10 < ?').run(at);

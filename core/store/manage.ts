@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { RefusedError, UserError } from '../util/errors.js';
 import { datasetUsers } from './active-jobs.js';
+import { openClusterJobOf } from './cluster-jobs.js';
 import { deleteDatasetRowsInChunks, deleteRunRowsInChunks } from './chunks.js';
 import { deleteDataset, type DatasetRow } from './datasets.js';
 import { transaction } from './db.js';
@@ -17,6 +18,13 @@ export function deleteRuns(wb: Workbench, runs: RunRow[]): void {
     throw new RefusedError(
       `run ${running.map((r) => r.id).join(', ')} is running; nothing was deleted`,
       'cancel it first (Ctrl-C in its svw train, or the app)',
+    );
+  // A job waiting in a cluster's queue would start and write into a folder that is gone.
+  const onCluster = runs.filter((r) => openClusterJobOf(wb.db, r.id));
+  if (onCluster.length)
+    throw new RefusedError(
+      `run ${onCluster.map((r) => r.id).join(', ')} has a job on a cluster; nothing was deleted`,
+      `cancel it first: svw runs cancel ${onCluster[0]!.id}`,
     );
   // A run of a long training holds millions of metric rows: they go in chunks, so that another
   // host writing progress waits for a chunk at most, never for the whole delete.

@@ -54,6 +54,8 @@ const RUN_COLUMNS: Record<string, { sql: string; nullable: boolean }> = {
   ended_at: { sql: 'r.ended_at', nullable: true },
   seed: { sql: 'r.seed', nullable: false },
   epochs_done: { sql: 'r.epochs_done', nullable: false },
+  cluster: { sql: 'r.cluster', nullable: true },
+  node: { sql: 'r.node', nullable: true },
 };
 
 const SQL_OPS: Record<CompareNode['op'], string> = {

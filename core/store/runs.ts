@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { MetricPoint, WorkerMessage } from '../schema/messages.js';
 import { configHash, flattenParams, type RunConfig } from '../schema/run-config.js';
 import { transaction, type Db } from './db.js';
+import { processAlive } from './leases.js';
 import { insertMistakes, pruneMistakes } from './mistakes.js';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
@@ -34,6 +35,9 @@ export interface RunRow {
   hostId: string | null;
   /** The GPU the scheduler gave it, as nvidia-smi numbers them. */
   gpu: number | null;
+  /** The cluster profile it runs on (null: the workbench's own machine), and the node it ran on. */
+  cluster: string | null;
+  node: string | null;
   epochsDone: number;
   epochsTotal: number;
 }
@@ -44,7 +48,7 @@ export const RUN_SELECT = `SELECT r.id, r.experiment_id AS experimentId, e.name 
   r.started_at AS startedAt, r.ended_at AS endedAt, r.error, r.error_stack AS errorStack, r.backend,
   r.engine_package AS enginePackage, r.engine_version AS engineVersion, r.device, r.seed,
   r.config_hash AS configHash, r.config, r.host_pid AS hostPid, r.worker_pid AS workerPid,
-  r.host_id AS hostId, r.gpu,
+  r.host_id AS hostId, r.gpu, r.cluster, r.node,
   r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal
   FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id`;
 
@@ -102,30 +106,65 @@ export const HELD_ELSEWHERE = `(status IN ('queued', 'running') AND host_id IS N
 /**
  * Claims a run for this host and marks it running, in one conditional UPDATE, so that of two
  * hosts starting the same run only one succeeds. False when it is running already, or queued or
- * running under another live host.
+ * running under another live host. A run sent to a cluster is claimed as queued (`queued`): it
+ * waits in the cluster's queue, and starts (see {@link markStarted}) on a node.
  */
 export function markRunning(
   db: Db,
   id: number,
-  claim: { hostId: string; hostPid: number; workerPid: number | null; gpu?: number | null },
+  claim: {
+    hostId: string;
+    hostPid: number;
+    workerPid: number | null;
+    gpu?: number | null;
+    queued?: boolean;
+  },
 ): boolean {
+  const started = claim.queued ? null : now();
   return (
     db
       .prepare(
-        `UPDATE runs SET status = 'running', started_at = COALESCE(started_at, @started), ended_at = NULL,
+        `UPDATE runs SET status = @status, started_at = COALESCE(started_at, @started), ended_at = NULL,
          error = NULL, error_stack = NULL, host_id = @host, host_pid = @pid, worker_pid = @worker,
-         gpu = @gpu WHERE id = @id AND status != 'running' AND NOT ${HELD_ELSEWHERE}`,
+         gpu = @gpu, node = @node WHERE id = @id AND status != 'running' AND NOT ${HELD_ELSEWHERE}`,
       )
       .run({
         id,
-        started: now(),
+        status: claim.queued ? 'queued' : 'running',
+        started,
         host: claim.hostId,
         pid: claim.hostPid,
         worker: claim.workerPid,
         gpu: claim.gpu ?? null,
+        node: claim.queued ? null : os.hostname(),
         now: Date.now() / 1000,
       }).changes > 0
   );
+}
+
+/**
+ * A run of a cluster's queue moved between waiting and running on a node; true when its status
+ * changed. A run that has ended meanwhile is left alone.
+ */
+export function markStarted(
+  db: Db,
+  id: number,
+  state: { status: 'queued' | 'running'; node: string | null },
+): boolean {
+  return (
+    db
+      .prepare(
+        `UPDATE runs SET status = @status, node = COALESCE(@node, node),
+         started_at = CASE WHEN @status = 'running' THEN COALESCE(started_at, @at) ELSE started_at END
+         WHERE id = @id AND status IN ('queued', 'running') AND status != @status`,
+      )
+      .run({ id, ...state, at: now() }).changes > 0
+  );
+}
+
+/** Where a run's jobs go from now on: a cluster profile's name, or null for this machine. */
+export function setRunCluster(db: Db, id: number, cluster: string | null): void {
+  db.prepare('UPDATE runs SET cluster = ? WHERE id = ?').run(cluster, id);
 }
 
 export function finishRun(
@@ -252,15 +291,6 @@ export function addLog(db: Db, runId: number, level: string, message: string): v
   );
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Marks runs `interrupted` that were running under a host whose lease has lapsed (it crashed,
  * was killed, or its machine went away), judged by the lease's heartbeat rather than a process
@@ -278,7 +308,8 @@ export function recoverInterrupted(
     .prepare(
       `SELECT r.id, r.host_id AS hostId, r.host_pid AS hostPid, l.machine, l.pid,
          l.renewed_at + l.ttl_s >= @at AS holds
-       FROM runs r LEFT JOIN host_leases l ON l.id = r.host_id WHERE r.status = 'running'`,
+       FROM runs r LEFT JOIN host_leases l ON l.id = r.host_id WHERE r.status = 'running'
+       AND NOT EXISTS (SELECT 1 FROM cluster_jobs c WHERE c.run_id = r.id AND c.ended_at IS NULL)`,
     )
     .all({ at }) as {
     id: number;

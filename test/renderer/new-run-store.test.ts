@@ -155,6 +155,7 @@ describe('new-run store', () => {
           'pool=2/2',
         ],
         experiment: 'lrn-ablation',
+        on: null,
       }),
     });
     const store = useNewRunStore();

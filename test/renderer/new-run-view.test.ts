@@ -96,6 +96,51 @@ describe('NewRunView', () => {
     expect(router.currentRoute.value.path).toBe('/runs');
   });
 
+  it('runs on this machine unless a cluster is picked, and sends a sweep there as one array', async () => {
+    const hpc = {
+      name: 'hpc',
+      partition: 'gpu',
+      gres: 'gpu:1',
+      cpus: 8,
+      mem: '32G',
+      time: '4:00:00',
+      account: null,
+      spool: '/shared/spool',
+      maxResubmits: 2,
+    };
+    const { wrapper, fake } = await mountAt('/new', { listClusters: async () => [hpc] });
+    const on = wrapper.get('[data-testid="new-run-on"]');
+    expect(on.findAll('option').map((o) => o.text())).toEqual([
+      'this machine',
+      'hpc — Slurm partition gpu, gpu:1',
+    ]);
+    expect(on.element).toHaveProperty('value', '');
+    expect(wrapper.find('[data-testid="engine-info"]').exists()).toBe(true);
+    await on.setValue('hpc');
+    expect(wrapper.find('[data-testid="engine-info"]').exists()).toBe(false);
+    expect(wrapper.get('[data-testid="engine-on-cluster"]').text()).toMatch(/cluster's node/);
+    await wrapper.get('[data-testid="field-optim.lr"]').setValue('0.01, 0.02');
+    await wrapper.get('[data-testid="field-batchSize"]').setValue('64,128');
+    expect(wrapper.get('[data-testid="sweep-count"]').text()).toMatch(
+      /This queues 4 runs .* on cluster hpc, as one Slurm job array/,
+    );
+    await wrapper.get('[data-testid="start-button"]').trigger('click');
+    await flushPromises();
+    expect(fake.calls.find(([m]) => m === 'createRuns')![1]).toMatchObject({
+      on: 'hpc',
+      start: true,
+    });
+  });
+
+  it('offers only this machine, and says how to add a cluster, when there is none', async () => {
+    const { wrapper, fake } = await mountAt('/new', { listClusters: async () => [] });
+    expect(wrapper.get('[data-testid="new-run-on"]').attributes('disabled')).toBeDefined();
+    expect(wrapper.text()).toContain('svw cluster add NAME --partition P');
+    await wrapper.get('[data-testid="start-button"]').trigger('click');
+    await flushPromises();
+    expect(fake.calls.find(([m]) => m === 'createRuns')![1]).not.toHaveProperty('on');
+  });
+
   it('shows a setting core adds, with no change to the renderer', async () => {
     // What the host serves once a setting is added to the run config schema (the helper adds
     // one exactly as core/schema/run-config.ts says to).
@@ -151,6 +196,7 @@ describe('NewRunView', () => {
         datasetId: 3,
         settings: ['epochs=12'],
         experiment: 'short',
+        on: null,
       }),
     });
     expect(wrapper.get('[data-testid="new-run-preset"]').element).toHaveProperty(

@@ -36,6 +36,8 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
       workerPid: 11,
       hostId: 'lease-1',
       gpu: null,
+      cluster: null,
+      node: 'workstation',
       epochsDone: 2,
       epochsTotal: 10,
     },
@@ -57,6 +59,7 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
     ],
     indexes: [],
     progress: null,
+    cluster: null,
   };
 }
 

@@ -3,6 +3,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { defineComponent, h } from 'vue';
 import { createMemoryHistory, createRouter } from 'vue-router';
+import type { RunDetail } from '../../core/api/contract';
 import type { RunStatus } from '../../core/store/runs';
 import RunDetailView from '../../renderer/src/views/RunDetailView.vue';
 import { installFakeClient } from './fake-client';
@@ -11,9 +12,14 @@ import { evaluation, runDetail, series } from './run-detail-fixtures';
 const Blank = defineComponent({ render: () => h('div') });
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer'];
 
-function fakeHost(status: RunStatus = 'running') {
+function fakeHost(status: RunStatus = 'running', detail = runDetail(1, status)) {
   return installFakeClient({
-    getRun: async () => runDetail(1, status),
+    getRun: async () => detail,
+    runClusterLog: async () => ({
+      path: '/shared/spool/svw-r1-ab12cd34/task-2.log',
+      text: 'slurmstepd: error: *** JOB 812 ON gpu07 CANCELLED ***\n',
+      truncated: true,
+    }),
     runMetrics: async () => [series('train_loss', 50), series('val_top1_error', 1)],
     runEvaluation: async () =>
       evaluation(
@@ -30,8 +36,8 @@ function fakeHost(status: RunStatus = 'running') {
   });
 }
 
-async function mountRun(status: RunStatus = 'running') {
-  const fake = fakeHost(status);
+async function mountRun(status: RunStatus = 'running', detail?: RunDetail) {
+  const fake = fakeHost(status, detail);
   const pinia = createPinia();
   setActivePinia(pinia);
   const router = createRouter({
@@ -150,6 +156,49 @@ describe('RunDetailView', () => {
     await wrapper.get('[data-testid="action-clone"]').trigger('click');
     await flushPromises();
     expect(router.currentRoute.value.fullPath).toBe('/new?clone=1');
+    wrapper.unmount();
+  });
+
+  it("shows where a run ran: this machine, or a cluster's Slurm job with its state and log", async () => {
+    const local = await mountRun('completed');
+    await tab(local.wrapper, 'details');
+    expect(local.wrapper.get('[data-testid="run-where"]').text()).toBe(
+      'this machine (node workstation)',
+    );
+    expect(local.wrapper.find('[data-testid="cluster-job"]').exists()).toBe(false);
+    expect(local.wrapper.find('[data-testid="run-slurm"]').exists()).toBe(false);
+    local.wrapper.unmount();
+
+    const detail = runDetail(1, 'queued');
+    detail.run = { ...detail.run, cluster: 'hpc', node: null };
+    detail.cluster = {
+      cluster: 'hpc',
+      slurmJobId: '812_2',
+      state: 'PENDING (Resources)',
+      node: null,
+      attempt: 2,
+      open: true,
+      logPath: '/shared/spool/svw-r1-ab12cd34/task-2.log',
+    };
+    const { wrapper, fake } = await mountRun('queued', detail);
+    expect(wrapper.get('[data-testid="run-slurm"]').text()).toBe(
+      'hpc · job 812_2 · PENDING (Resources)',
+    );
+    await tab(wrapper, 'details');
+    expect(wrapper.get('[data-testid="run-where"]').text()).toBe('cluster hpc');
+    expect(wrapper.get('[data-testid="slurm-job-id"]').text()).toBe('812_2');
+    expect(wrapper.get('[data-testid="slurm-state"]').text()).toBe('PENDING (Resources)');
+    expect(wrapper.get('[data-testid="cluster-job"]').text()).toContain(
+      'resubmitted after an interruption',
+    );
+    expect(wrapper.get('[data-testid="slurm-log"]').text()).toBe(
+      '…\nslurmstepd: error: *** JOB 812 ON gpu07 CANCELLED ***',
+    );
+    const asked = fake.calls.filter(([m]) => m === 'runClusterLog').length;
+    await wrapper.get('[data-testid="slurm-log-refresh"]').trigger('click');
+    await flushPromises();
+    expect(fake.calls.filter(([m]) => m === 'runClusterLog')).toHaveLength(asked + 1);
+    expect(fake.calls.find(([m]) => m === 'runClusterLog')![1]).toEqual({ id: 1 });
     wrapper.unmount();
   });
 });

@@ -17,7 +17,9 @@ function start() {
 }
 
 const exited = (job: ReturnType<typeof start>['job']) =>
-  new Promise<[number | null, string]>((resolve) => job.onExit((...args) => resolve(args)));
+  new Promise<[number | null, string]>((resolve) =>
+    job.onExit((code, reason) => resolve([code, reason])),
+  );
 
 beforeEach(() => {
   FakeUtilityProcess.forked = [];

@@ -217,6 +217,8 @@ describe('compileFilter on a real database', () => {
       INSERT INTO tags (run_id, key, value) VALUES
         (1, 'x', 'y'), (1, 'note', 'best so far'), (2, 'x', 'z'), (2, 'priority', '10'),
         (3, 'priority', '3'), (3, 'my key', 'has space'), (4, 'x', 'y'), (5, 'priority', 'abc');
+      UPDATE runs SET cluster = 'hpc', node = 'gpu07' WHERE id IN (2, 3);
+      UPDATE runs SET node = 'workstation' WHERE id = 1;
     `);
   });
   afterAll(() => db.close());
@@ -268,6 +270,9 @@ describe('compileFilter on a real database', () => {
     ['tags."my key" = \'has space\'', [3]],
     ['tags.note like "%BEST%"', [1]],
     ['tags.x != y', [2]],
+    ['cluster = hpc', [2, 3]],
+    ['cluster is null', [1, 4, 5]],
+    ['node = workstation or node like "gpu%"', [1, 2, 3]],
   ])('%j selects %j', (filter, expected) => {
     expect(ids(db, filter)).toEqual(expected);
   });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { loadMigrations, migrate, openDatabase } from '../../core/store/db.js';
+import { latestVersion, loadMigrations, migrate, openDatabase } from '../../core/store/db.js';
 import { tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir();
@@ -16,11 +16,12 @@ const tables = (db: Database.Database) =>
 
 describe('migrations', () => {
   const all = loadMigrations();
+  const latest = latestVersion(all);
 
   it('creates a fresh database at the newest version, in WAL mode', () => {
     const file = path.join(tmp.dir, 'fresh.db');
     const db = openDatabase(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(latest);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(tables(db)).toEqual(
       expect.arrayContaining(['datasets', 'runs', 'metrics', 'latest_metrics', 'evaluations']),
@@ -42,7 +43,7 @@ describe('migrations', () => {
     expect(tables(old)).not.toContain('runs');
     old.close();
     const db = openDatabase(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(latest);
     expect(tables(db)).toContain('runs');
     expect(db.prepare('SELECT name FROM datasets').all()).toEqual([{ name: 'kept' }]);
     db.close();
@@ -51,13 +52,13 @@ describe('migrations', () => {
   it('refuses a database newer than the code, and leaves it untouched', () => {
     const file = path.join(tmp.dir, 'future.db');
     const future = new Database(file);
-    future.pragma(`user_version = ${all.length + 5}`);
+    future.pragma(`user_version = ${latest + 5}`);
     future.close();
     expect(() => openDatabase(file)).toThrow(
       /newer than this version of the workbench understands/,
     );
     const check = new Database(file);
-    expect(check.pragma('user_version', { simple: true })).toBe(all.length + 5);
+    expect(check.pragma('user_version', { simple: true })).toBe(latest + 5);
     check.close();
   });
 
@@ -66,15 +67,44 @@ describe('migrations', () => {
     const broken = [
       ...all,
       {
-        version: all.length + 1,
+        version: latest + 1,
         name: 'broken.sql',
         sql: 'CREATE TABLE ok_then (x); SELECT * FROM missing_table;',
       },
     ];
     const db = new Database(file);
     expect(() => migrate(db, broken)).toThrow(/missing_table/);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(latest);
     expect(tables(db)).not.toContain('ok_then');
+    db.close();
+  });
+
+  it('runs a migration numbered below one already applied, once, when it lands later', () => {
+    const file = path.join(tmp.dir, 'gap.db');
+    const table = (n: number) => ({ version: n, name: `${n}.sql`, sql: `CREATE TABLE t${n} (x);` });
+    const early = new Database(file);
+    migrate(early, [table(1), table(3)]);
+    expect(early.pragma('user_version', { simple: true })).toBe(3);
+    early.close();
+    const db = new Database(file);
+    migrate(db, [table(1), table(2), table(3)]);
+    migrate(db, [table(1), table(2), table(3)]);
+    expect(tables(db)).toEqual(expect.arrayContaining(['t1', 't2', 't3']));
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    db.close();
+  });
+
+  it('takes a database from before applied versions were recorded as having 1…user_version', () => {
+    const file = path.join(tmp.dir, 'legacy.db');
+    const legacy = new Database(file);
+    legacy.exec('CREATE TABLE t1 (x); CREATE TABLE t2 (x);');
+    legacy.pragma('user_version = 2');
+    legacy.close();
+    const db = new Database(file);
+    const table = (n: number) => ({ version: n, name: `${n}.sql`, sql: `CREATE TABLE t${n} (x);` });
+    migrate(db, [table(1), table(2), table(4)]);
+    expect(tables(db)).toEqual(expect.arrayContaining(['t1', 't2', 't4']));
+    expect(db.pragma('user_version', { simple: true })).toBe(4);
     db.close();
   });
 });

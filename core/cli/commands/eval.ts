@@ -5,6 +5,7 @@ import { requireRun, startEvaluation, startTraining } from '../../jobs/launch.js
 import { DEMO_DATASET, DEMO_EPOCHS, DEMO_PRESET, prepareDemo } from '../../jobs/demo.js';
 import { getRun, latestMetrics, runEvaluations } from '../../store/runs.js';
 import { openWorkbench } from '../../store/workbench.js';
+import { withJobHost } from '../follow.js';
 import { note, noteEngine, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
@@ -13,6 +14,7 @@ interface EvalFlags extends CommonOptions {
   tenCrop?: boolean;
   checkpoint: 'best' | 'last';
   backend: BackendChoice;
+  on?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -28,24 +30,28 @@ export function registerEval(program: Command): void {
       new Option('--checkpoint <which>', 'checkpoint').choices(['best', 'last']).default('best'),
     )
     .option('--ten-crop', 'average softmax over 10 crops (4 corners + centre, and their flips)')
+    .option('--on <cluster>', 'evaluate on a Slurm cluster profile (svw cluster add)')
     .option('--json', 'machine-readable output')
     .action(async (runArg: string, opts: EvalFlags) => {
       const wb = openWorkbench();
       try {
         const run = requireRun(wb, runArg);
-        const job = startEvaluation(
-          wb,
-          forkJobHost,
-          run,
-          { checkpoint: opts.checkpoint, split: opts.split, tenCrop: Boolean(opts.tenCrop) },
-          {
-            backend: opts.backend,
-            onMessage: (m) => {
-              if (m.type === 'started') noteEngine(m);
+        const status = await withJobHost(wb, opts.on, (host) => {
+          const job = startEvaluation(
+            wb,
+            host,
+            run,
+            { checkpoint: opts.checkpoint, split: opts.split, tenCrop: Boolean(opts.tenCrop) },
+            {
+              backend: opts.backend,
+              onMessage: (m) => {
+                if (m.type === 'started') noteEngine(m);
+                if (m.type === 'log' && opts.on) note(`run ${run.id}: ${m.message}`);
+              },
             },
-          },
-        );
-        const status = await job.done;
+          );
+          return job.done;
+        });
         const evaluation = runEvaluations(wb.db, run.id).at(-1);
         if (status !== 'completed' || !evaluation) {
           process.exitCode = 1;

@@ -21,6 +21,7 @@ import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js'
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import type { CheckpointKind } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
+import { withJobHost } from '../follow.js';
 import { note, noteEngine, printJson, progressBar, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
@@ -37,22 +38,26 @@ async function buildIndex(
   split: Split,
   checkpoint: CheckpointKind,
   backend: BackendChoice,
+  on?: string,
 ): Promise<FeatureIndexRow> {
   const bar = progressBar(`fc7 features (${split})`, 0);
-  const job = startIndexBuild(
-    wb,
-    forkJobHost,
-    run,
-    { checkpoint, split },
-    {
-      backend,
-      onMessage: (m) => {
-        if (m.type === 'started') noteEngine(m);
-        if (m.type === 'progress') bar.update(m.batch, m.batches);
+  const status = await withJobHost(wb, on, (host) => {
+    const job = startIndexBuild(
+      wb,
+      host,
+      run,
+      { checkpoint, split },
+      {
+        backend,
+        onMessage: (m) => {
+          if (m.type === 'started') noteEngine(m);
+          if (m.type === 'progress') bar.update(m.batch, m.batches);
+          if (m.type === 'log' && on) note(`run ${run.id}: ${m.message}`);
+        },
       },
-    },
-  );
-  const status = await job.done;
+    );
+    return job.done;
+  });
   bar.stop();
   const row = findIndex(wb.db, run.id, split, checkpoint);
   if (status !== 'completed' || !row)
@@ -81,6 +86,7 @@ export function registerRetrieval(program: Command): void {
       '--float16',
       'store features as float16: half the disk and memory, near-identical neighbours',
     )
+    .option('--on <cluster>', 'build it on a Slurm cluster profile (svw cluster add)')
     .option('--json', 'machine-readable output')
     .action(
       async (
@@ -90,6 +96,7 @@ export function registerRetrieval(program: Command): void {
           checkpoint: CheckpointKind;
           backend: BackendChoice;
           float16?: boolean;
+          on?: string;
         },
       ) => {
         const wb = openWorkbench();
@@ -100,6 +107,7 @@ export function registerRetrieval(program: Command): void {
             opts.split,
             opts.checkpoint,
             opts.backend,
+            opts.on,
           );
           if (opts.float16) row = toFloat16(wb, row);
           if (opts.json) return printJson(row);

@@ -2,6 +2,7 @@
  * What `svw runs` reports: the show and compare reports built from the run store, and the
  * readable (non-JSON) rendering of every runs command (aligned tables and summaries).
  */
+import { clusterJobInfo } from '../../api/clusters-api.js';
 import { datasetClasses } from '../../store/datasets.js';
 import type { Db } from '../../store/db.js';
 import { metricRanges, typedParams, type ParamValue } from '../../store/run-compare.js';
@@ -68,6 +69,11 @@ export function showRun(wb: Workbench, run: RunRow) {
       version: run.engineVersion,
       device: run.device,
     },
+    /** Where it ran: a cluster profile (null: the workbench's machine) and the node. */
+    cluster: run.cluster,
+    node: run.node,
+    /** Its newest job on a Slurm cluster, if it was sent to one. */
+    slurm: clusterJobInfo(wb.db, run.id),
     params: typedParams(wb.db, run.id),
     metrics: latestMetrics(wb.db, run.id),
     best: Object.fromEntries(best) as Record<string, number>,
@@ -188,6 +194,7 @@ export function renderShow(r: RunShow): string {
     `run ${r.id} '${r.name}' ${r.status}: experiment ${r.experiment}, dataset ${r.dataset ?? '(removed)'}, preset ${r.preset}`,
     `  created ${r.createdAt}${r.startedAt ? `, started ${r.startedAt}` : ''}${r.endedAt ? `, ended ${r.endedAt}` : ''} (${formatDuration(r.durationSec)})`,
     `  epochs ${r.epochsDone}/${r.epochsTotal}; engine ${r.engine.backend ?? '—'}${r.engine.package ? ` (${r.engine.package} ${r.engine.version ?? ''}, ${r.engine.device ?? ''})` : ''}`,
+    `  ran on ${r.cluster ? `cluster ${r.cluster}` : 'this machine'}${r.node ? `, node ${r.node}` : ''}${r.slurm ? `; Slurm job ${r.slurm.slurmJobId ?? '(being submitted)'} ${r.slurm.state}${r.slurm.attempt > 1 ? `, attempt ${r.slurm.attempt}` : ''}, log ${r.slurm.logPath}` : ''}`,
   ];
   if (r.error) out.push(`  error: ${r.error}`);
   const params = SUMMARY_PARAMS.filter((k) => k in r.params).map(

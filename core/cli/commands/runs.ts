@@ -3,13 +3,26 @@ import { requireRun } from '../../jobs/launch.js';
 import { transaction } from '../../store/db.js';
 import { deleteRuns } from '../../store/manage.js';
 import { listRuns } from '../../store/run-list.js';
-import { addNote, runNotes, runTags, setTag } from '../../store/runs.js';
+import {
+  addNote,
+  finishRun,
+  getRun,
+  runNotes,
+  runTags,
+  setTag,
+  type RunRow,
+} from '../../store/runs.js';
+import { getLease, hostGone } from '../../store/leases.js';
+import { cancelClusterJob, followed } from '../../jobs/slurm/cancel.js';
+import type { BackendChoice } from '../../engine/backends.js';
+import type { Workbench } from '../../store/workbench.js';
+import { followClusterJobs } from '../follow.js';
 import { withWorkbench } from '../../store/workbench.js';
 import type { CheckpointKind } from '../../train/checkpoint.js';
 import { exportCheckpoint } from '../../train/export.js';
-import { UserError } from '../../util/errors.js';
+import { RefusedError, UserError } from '../../util/errors.js';
 import { note, printJson, type CommonOptions } from '../output.js';
-import { collect, parsePositiveInt } from '../parse.js';
+import { addBackendOption, collect, parsePositiveInt } from '../parse.js';
 import { compareRuns, renderCompare, renderList, renderShow, showRun } from './runs-format.js';
 
 interface ListFlags extends CommonOptions {
@@ -71,6 +84,30 @@ export function registerRuns(program: Command): void {
         const compared = compareRuns(wb, rows);
         if (opts.json) return printJson(compared);
         process.stdout.write(renderCompare(compared));
+      }),
+    );
+
+  addBackendOption(runs.command('cancel'))
+    .description(
+      'cancel a run: a job on a cluster is scancelled from here; a local run, in its own process',
+    )
+    .argument('<run>', 'run id')
+    .action((id: string, opts: { backend: BackendChoice }) =>
+      withWorkbench(async (wb) => {
+        const run = requireRun(wb, id);
+        const job = await cancelClusterJob(wb.db, run.id);
+        if (job) {
+          note(`run ${run.id}: cancelled Slurm job ${job.slurmJobId ?? '(being submitted)'}`);
+          if (followed(wb.db, job))
+            return note('the workbench process following it records the end');
+          // Nobody follows it: record what it reported and how it ended, here and now.
+          await followClusterJobs(wb, { backend: opts.backend, onSignal: 'detach' }, (s) =>
+            s.reattach((runId) => runId === run.id),
+          );
+          return note(`run ${run.id} ${getRun(wb.db, run.id)?.status ?? 'cancelled'}`);
+        }
+        cancelLocal(wb, run);
+        note(`run ${run.id} cancelled`);
       }),
     );
 
@@ -164,4 +201,22 @@ export function registerExport(program: Command): void {
         );
       }),
     );
+}
+
+/**
+ * Cancels a run of this machine: one queued with no live host is cancelled here; one a live
+ * workbench process runs or queues is that process's to stop (there is no channel to it).
+ */
+function cancelLocal(wb: Workbench, run: RunRow): void {
+  const lease = run.hostId ? getLease(wb.db, run.hostId) : undefined;
+  if (run.status === 'queued' && (!run.hostId || hostGone(lease))) {
+    finishRun(wb.db, run.id, 'cancelled');
+    return;
+  }
+  if (run.status === 'queued' || run.status === 'running')
+    throw new RefusedError(
+      `run ${run.id} is ${run.status} in another workbench process${lease ? ` (pid ${lease.pid} on ${lease.machine})` : ''}`,
+      'cancel it there: Ctrl-C in its svw train, or Cancel in the app',
+    );
+  throw new RefusedError(`run ${run.id} is ${run.status}, not running`);
 }

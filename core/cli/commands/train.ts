@@ -8,12 +8,20 @@ import { requireRun, startTraining } from '../../jobs/launch.js';
 import type { WorkerMessage } from '../../schema/messages.js';
 import type { RunningJob } from '../../jobs/run-job.js';
 import { extendEpochs } from '../../store/manage.js';
-import { getRun, insertRun, latestMetrics } from '../../store/runs.js';
+import { requireCluster } from '../../store/clusters.js';
+import {
+  getRun,
+  insertRun,
+  latestMetrics,
+  setRunCluster,
+  type RunStatus,
+} from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
 import { requireBackend, type BackendChoice } from '../../engine/backends.js';
+import { followClusterJobs } from '../follow.js';
 import { addSettingsHelp } from '../settings-help.js';
 import { note, noteEngine, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, collect, parsePositiveInt } from '../parse.js';
@@ -27,6 +35,7 @@ interface TrainFlags extends CommonOptions {
   name?: string;
   detach?: boolean;
   resume?: string;
+  on?: string;
   backend: BackendChoice;
 }
 
@@ -72,16 +81,30 @@ function progressReporter(runId: number): (m: WorkerMessage) => void {
   };
 }
 
-/** Runs a training job to its end in this process (the host), with Ctrl-C cancelling it. */
+/**
+ * Runs a training job to its end in this process (the host), with Ctrl-C cancelling it. A run
+ * for a cluster is submitted there and followed until it ends, resubmitted if interrupted.
+ */
 async function superviseTraining(
   wb: Workbench,
   runId: number,
   resume: boolean,
   backend: BackendChoice,
   quiet: boolean,
-) {
+): Promise<RunStatus> {
   const run = requireRun(wb, runId);
   const report = quiet ? undefined : progressReporter(runId);
+  if (run.cluster !== null) {
+    await followClusterJobs(
+      wb,
+      { backend, quiet, onSignal: 'cancel', report: (_id, m) => report?.(m) },
+      (scheduler) => {
+        scheduler.enqueue(runId, resume);
+        return [runId];
+      },
+    );
+    return getRun(wb.db, runId)!.status;
+  }
   const job: RunningJob = startTraining(wb, forkJobHost, run, resume, {
     backend,
     onMessage: (m) => {
@@ -121,14 +144,23 @@ export function registerTrain(program: Command): void {
     .option('--name <name>', 'run name')
     .option('--detach', 'start the run in the background and return at once')
     .option('--resume <run>', 'continue a run from its last checkpoint (--epochs may extend it)')
+    .option(
+      '--on <cluster>',
+      'run it on a Slurm cluster profile (svw cluster add); local: this machine',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: TrainFlags) => {
-      await requireBackend(opts.backend);
       const wb = openWorkbench();
       try {
+        // A cluster that does not exist creates nothing.
+        if (opts.on && opts.on !== 'local') requireCluster(wb.db, opts.on);
+        const resumed = opts.resume ? requireRun(wb, opts.resume) : null;
+        const onCluster = opts.on ? opts.on !== 'local' : Boolean(resumed?.cluster);
+        // On a cluster the node's worker picks the engine; here, one that cannot load creates nothing.
+        if (!onCluster) await requireBackend(opts.backend);
         let runId: number;
-        if (opts.resume) {
-          const run = requireRun(wb, opts.resume);
+        if (resumed) {
+          const run = resumed;
           if (run.status === 'running') throw new UserError(`run ${run.id} is running`);
           if (opts.epochs !== undefined) extendEpochs(wb, run, opts.epochs);
           runId = run.id;
@@ -148,6 +180,7 @@ export function registerTrain(program: Command): void {
             config,
           });
         }
+        if (opts.on) setRunCluster(wb.db, runId, opts.on === 'local' ? null : opts.on);
         if (opts.detach) {
           detachHost(runId, Boolean(opts.resume), opts.backend);
           if (opts.json) return printJson({ runId, status: 'queued' });

@@ -9,7 +9,9 @@ import type { JobHost } from '../host.js';
  *    `JobProcess` whose messages are the worker's (`schema/messages.ts`), whatever carries them.
  * 2. Add one entry below. `open` builds the host from the command line's options; a host that
  *    needs a runtime core/ may not import (Electron) lives beside that runtime, is named here
- *    with `module`, and is handed to `createHostService` by that runtime instead.
+ *    with `module`, and is handed to `createHostService` by that runtime instead. A host of
+ *    remote jobs (`remote: true`, jobs that outlive it) is opened per profile of its own:
+ *    Slurm's by `ClusterHosts` (`../clusters.ts`) for runs whose `cluster` names a profile.
  */
 export interface JobHostEntry {
   readonly name: string;
@@ -18,6 +20,8 @@ export interface JobHostEntry {
   /** The file that defines it, from the repository root. */
   readonly module: string;
   readonly open?: () => Promise<JobHost>;
+  /** How a host without `open` is opened instead, for the error that says so. */
+  readonly openedBy?: string;
 }
 
 export const JOB_HOSTS = [
@@ -32,6 +36,12 @@ export const JOB_HOSTS = [
     summary: 'an Electron utility process (the desktop app)',
     module: 'electron/utility-host.ts',
   },
+  {
+    name: 'slurm',
+    summary: 'a Slurm batch job on a cluster (svw cluster add; --on NAME), one host per profile',
+    module: 'core/jobs/hosts/slurm.ts',
+    openedBy: 'one per cluster profile: svw cluster add NAME, then --on NAME',
+  },
 ] as const satisfies readonly JobHostEntry[];
 
 export type JobHostName = (typeof JOB_HOSTS)[number]['name'];
@@ -44,6 +54,8 @@ export async function openJobHost(name: string): Promise<JobHost> {
       `no job host '${name}' (known: ${JOB_HOSTS.map((h) => h.name).join(', ')})`,
     );
   if (!entry.open)
-    throw new UserError(`the ${name} job host is started by its own runtime (${entry.module})`);
+    throw new UserError(
+      `the ${name} job host is ${entry.openedBy ? `opened ${entry.openedBy}` : `started by its own runtime (${entry.module})`}`,
+    );
   return entry.open();
 }

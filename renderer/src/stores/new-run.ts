@@ -2,6 +2,7 @@ import { defineStore } from 'pinia';
 import { computed, onScopeDispose, ref, watch } from 'vue';
 import type { CheckResult, PresetInfo, SettingsInfo } from '../../../core/api/contract';
 import type { DatasetRow } from '../../../core/store/datasets';
+import type { ClusterProfile } from '../../../core/schema/cluster';
 import { ApiError, client } from '../api/client';
 import { buildRequest, checkVariants, fieldOfError } from '../components/new-run/request';
 import {
@@ -34,6 +35,9 @@ export const useNewRunStore = defineStore('new-run', () => {
   const extra = ref<string[]>([]);
   const experiment = ref('');
   const name = ref('');
+  /** Slurm cluster profiles, and the one the runs go to ('' for this machine). */
+  const clusters = ref<ClusterProfile[]>([]);
+  const runOn = ref('');
 
   const checkErrors = ref<CheckError[]>([]);
   const checking = ref(false);
@@ -88,14 +92,20 @@ export const useNewRunStore = defineStore('new-run', () => {
 
   async function load(): Promise<void> {
     try {
-      const [d, p, s] = await Promise.all([
+      const [d, p, s, c] = await Promise.all([
         client().api.listDatasets({}),
         client().api.presets({}),
         client().api.settings({}),
+        // Without its clusters the form still runs jobs here, which is all it could do anyway.
+        client()
+          .api.listClusters({})
+          .catch(() => [] as ClusterProfile[]),
       ]);
       datasets.value = d;
       presets.value = p;
       settings.value = s;
+      clusters.value = c;
+      if (!c.some((x) => x.name === runOn.value)) runOn.value = '';
       if (!d.some((x) => x.id === datasetId.value)) datasetId.value = d[0]?.id ?? null;
       if (!preset.value && p[0]) selectPreset(p[0].name);
       loaded.value = true;
@@ -228,6 +238,7 @@ export const useNewRunStore = defineStore('new-run', () => {
         datasetId.value = clone.datasetId;
       experiment.value = clone.experiment;
       name.value = '';
+      runOn.value = clone.on && clusters.value.some((c) => c.name === clone.on) ? clone.on : '';
       const form = formFromSettings(settings.value, found, clone.settings);
       values.value = { ...values.value, ...form.values };
       ablations.value = form.ablations;
@@ -257,6 +268,7 @@ export const useNewRunStore = defineStore('new-run', () => {
         ...(Object.keys(sweep).length > 0 ? { sweep } : {}),
         ...(experiment.value.trim() ? { experiment: experiment.value.trim() } : {}),
         ...(name.value.trim() ? { name: name.value.trim() } : {}),
+        ...(runOn.value ? { on: runOn.value } : {}),
         start,
       });
       name.value = '';
@@ -288,6 +300,8 @@ export const useNewRunStore = defineStore('new-run', () => {
     extra,
     experiment,
     name,
+    clusters,
+    runOn,
     checking,
     submitting,
     submitError,
