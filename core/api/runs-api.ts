@@ -3,7 +3,7 @@ import { datasetClasses } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { runIndexes } from '../store/indexes.js';
 import { latestMistakes } from '../store/mistakes.js';
-import { metricRanges, type MetricRange } from '../store/run-compare.js';
+import { bestValue, metricRanges } from '../store/run-compare.js';
 import { logsAfter, metricPoints, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
 import {
@@ -33,16 +33,6 @@ export function summarize(db: Db, rows: RunListItem[]): RunSummary[] {
     retrieval: retrieval.get(r.id) ?? {},
     tags: tags.get(r.id) ?? {},
   }));
-}
-
-/**
- * The best value of a metric: the lowest error or loss, the highest throughput, accuracy or
- * precision, and the newest value of anything else (a learning rate has no best).
- */
-export function bestValue(key: string, range: MetricRange): number {
-  if (/error|loss/.test(key)) return range.min;
-  if (/per_sec|accuracy|p_at_|precision/.test(key)) return range.max;
-  return range.latest;
 }
 
 export function bestMetrics(db: Db, runId: number): Record<string, number> {

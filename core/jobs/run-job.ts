@@ -1,6 +1,7 @@
 import { transaction, type Db } from '../store/db.js';
 import {
   addLog,
+  discardAfterEpoch,
   finishRun,
   insertEvaluation,
   insertMetrics,
@@ -16,6 +17,7 @@ import { endActiveJob, startActiveJob } from '../store/active-jobs.js';
 import { errorMessage, RefusedError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
+import { judgeEpoch } from '../sweep/early-stop.js';
 
 const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 
@@ -58,6 +60,10 @@ export class RunningJob {
   private readonly writes: Write[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private busySince: number | null = null;
+  /** Set when the run's sweep stops it (ASHA): the epoch it stops at, and why. */
+  private pruned: { epoch: number; reason: string } | null = null;
+  /** Set when the host stops the job to close, meaning to resume it when it opens again. */
+  private interruption: string | null = null;
 
   constructor(
     private readonly db: Db,
@@ -122,21 +128,28 @@ export class RunningJob {
         if (message.type === 'done') finished = message.status;
         if (message.type === 'error') failure = message.error;
         // One transaction per message: whatever the worker reported is committed before it can die.
+        let verdict: { prune: string } | null = null;
         this.write(
-          () => this.record(message),
+          () => (verdict = this.record(message)),
           (err) => {
             // The database refused the write (a full disk, say): stop the job rather than train
             // on unrecorded; the transaction rolled back, so what was stored before stays whole.
             failure = { message: `the host could not store the job's progress: ${describe(err)}` };
             this.process.kill();
           },
-          () => options.onMessage?.(message),
+          () => {
+            options.onMessage?.(message);
+            if (verdict && message.type === 'epoch') this.prune(message.epochsDone, verdict.prune);
+          },
         );
       });
       this.process.onExit((_code, reason) => {
         clearTimeout(this.killTimer);
         let status: RunStatus;
-        if (finished) status = finished;
+        const stopped = finished === 'cancelled' || (!finished && this.cancelRequested);
+        if (this.pruned && stopped && !failure) status = 'pruned';
+        else if (this.interruption && !finished) status = 'interrupted';
+        else if (finished) status = finished;
         else if (this.cancelRequested) status = 'cancelled';
         else {
           status = 'failed';
@@ -149,7 +162,13 @@ export class RunningJob {
         this.write(
           () => {
             endActiveJob(db, activeId);
-            if (trains)
+            if (trains && status === 'pruned' && this.pruned) {
+              // The run ends at the rung's epoch: the steps the worker took past it are dropped.
+              discardAfterEpoch(db, job.runId, this.pruned.epoch);
+              finishRun(db, job.runId, status, { message: this.pruned.reason });
+            } else if (trains && status === 'interrupted')
+              finishRun(db, job.runId, status, { message: this.interruption! });
+            else if (trains)
               finishRun(
                 db,
                 job.runId,
@@ -235,12 +254,32 @@ export class RunningJob {
     this.killTimer = setTimeout(() => this.process.kill(), graceMs);
   }
 
+  /**
+   * Stops the run because its sweep pruned it at the end of `epoch`: the worker stops as on a
+   * cancel (after its current step), and the run ends `pruned` with the reason.
+   */
+  prune(epoch: number, reason: string): void {
+    if (this.pruned || this.cancelRequested) return;
+    this.pruned = { epoch, reason };
+    this.cancel();
+  }
+
   /** Kills the worker at once (host shutdown). */
   kill(): void {
     this.process.kill();
   }
 
-  private record(message: WorkerMessage): void {
+  /**
+   * Kills the worker at once, ending the run `interrupted` (resumable from its last checkpoint)
+   * rather than failed: the host closes, and means to carry on with it when it opens again.
+   */
+  interrupt(reason: string): void {
+    this.interruption = reason;
+    this.process.kill();
+  }
+
+  /** Stores one message; for a run's finished epoch, also its sweep's verdict on it. */
+  private record(message: WorkerMessage): { prune: string } | null {
     const runId = this.job.runId;
     switch (message.type) {
       case 'started':
@@ -266,27 +305,27 @@ export class RunningJob {
         );
         for (const s of message.skipped)
           addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
-        return;
+        return null;
       case 'metrics':
         insertMetrics(this.db, runId, message.metrics);
-        return;
+        return null;
       case 'evaluation':
         insertEvaluation(this.db, runId, message);
-        return;
+        return null;
       case 'checkpoint':
         upsertCheckpoint(this.db, runId, message);
-        return;
+        return null;
       case 'epoch':
         this.db
           .prepare('UPDATE runs SET epochs_done = ? WHERE id = ?')
           .run(message.epochsDone, runId);
-        return;
+        return this.job.kind === 'train' ? judgeEpoch(this.db, runId, message.epochsDone) : null;
       case 'log':
         addLog(this.db, runId, message.level, message.message);
-        return;
+        return null;
       case 'error':
         addLog(this.db, runId, 'error', message.error.message);
-        return;
+        return null;
       case 'index':
         if (this.job.kind === 'features') {
           const { checkpointEpoch, split, count, dims, path, idsPath } = message;
@@ -302,11 +341,11 @@ export class RunningJob {
             idsPath,
           });
         }
-        return;
+        return null;
       case 'progress':
       case 'embedding':
       case 'done':
-        return;
+        return null;
     }
   }
 }

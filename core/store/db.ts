@@ -62,11 +62,26 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): num
       'upgrade SuperVision Workbench, or point SVW_HOME at another folder',
     );
   }
-  for (const m of migrations.slice(current)) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
+  // Foreign keys are off while migrating (SQLite ignores the pragma inside a transaction), so
+  // that a migration may rebuild a table as SQLite's ALTER TABLE guide says: with them on,
+  // dropping the old table would cascade-delete every row that points at it. Each migration
+  // must still leave every reference valid, checked before it commits.
+  const enforced = db.pragma('foreign_keys', { simple: true }) === 1;
+  if (enforced) db.pragma('foreign_keys = OFF');
+  try {
+    for (const m of migrations.slice(current)) {
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = db.pragma('foreign_key_check') as { table: string; parent: string }[];
+        if (broken.length > 0)
+          throw new Error(
+            `migration ${m.name} leaves ${broken.length} broken references (${broken[0]!.table} → ${broken[0]!.parent})`,
+          );
+        db.pragma(`user_version = ${m.version}`);
+      })();
+    }
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
   }
   return latest;
 }

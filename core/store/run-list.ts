@@ -120,6 +120,26 @@ export function listRuns(
   }));
 }
 
+/**
+ * Ids of the runs a filter selects (newest first), at most `limit`, and how many it selects in
+ * all: the parallel-coordinates view and importance read many runs' values by id.
+ */
+export function filteredRunIds(
+  db: Db,
+  opts: { filter?: string; ids?: readonly number[]; limit?: number },
+): { ids: number[]; total: number } {
+  const filter = filterOrThrow(opts.filter ?? '');
+  const only = opts.ids === undefined ? '' : ' AND r.id IN (SELECT value FROM json_each(?))';
+  const args = [...filter.params, ...(opts.ids === undefined ? [] : [JSON.stringify(opts.ids)])];
+  const all = db
+    .prepare(
+      `SELECT r.id ${FROM} WHERE CASE WHEN ${filter.where} THEN 1 ELSE 0 END${only} ORDER BY r.id DESC`,
+    )
+    .pluck()
+    .all(...args) as number[];
+  return { ids: opts.limit === undefined ? all : all.slice(0, opts.limit), total: all.length };
+}
+
 /** Seconds a run took, or has been running. */
 export function durationSec(startedAt: string | null, endedAt: string | null, status: string) {
   if (!startedAt) return null;

@@ -36,6 +36,8 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
       workerPid: 11,
       hostId: 'lease-1',
       gpu: null,
+      sweepId: null,
+      sweepTrial: null,
       epochsDone: 2,
       epochsTotal: 10,
     },
