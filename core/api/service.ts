@@ -18,6 +18,10 @@ import { resourceFor } from './resources.js';
 import { retrievalApi } from './retrieval-api.js';
 import { runActionsApi } from './run-actions-api.js';
 import { runQueries } from './runs-api.js';
+import { analysisApi } from './analysis-api.js';
+import { sweepsApi } from './sweeps-api.js';
+import { recoverSweepRuns } from '../sweep/recover.js';
+import { RefusedError } from '../util/errors.js';
 
 /** At most this many progress events per run (and per import) each second. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -96,7 +100,8 @@ export function createHostService(options: HostServiceOptions): HostService {
 
   const onStatus = guarded('a run status change', (runId: number, status: RunStatus) => {
     if (status !== 'running') progress.drop(runId, FINAL_STATUSES.includes(status));
-    const error = status === 'failed' ? (getRun(wb.db, runId)?.error ?? null) : null;
+    const error =
+      status === 'failed' || status === 'pruned' ? (getRun(wb.db, runId)?.error ?? null) : null;
     emit({ type: 'run-status', runId, status, error });
   });
 
@@ -155,10 +160,22 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...runActionsApi(ctx, imports),
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
+      ...analysisApi(ctx),
+      ...sweepsApi(ctx),
     };
-    // Runs a host queued before it closed or died are this host's to run now.
+    // Runs a host queued before it closed or died are this host's to run now, and so are the
+    // sweep trials it left interrupted (or pruned, where ASHA had decided before it could stop).
     for (const runId of scheduler.recoverQueued())
       emit({ type: 'run-status', runId, status: 'queued', error: null });
+    const sweeps = recoverSweepRuns(wb.db);
+    for (const runId of sweeps.pruned) onStatus(runId, 'pruned');
+    for (const runId of sweeps.resume) {
+      try {
+        scheduler.enqueue(runId, true);
+      } catch (err) {
+        if (!(err instanceof RefusedError)) throw err;
+      }
+    }
     return { scheduler, handlers };
   })();
 

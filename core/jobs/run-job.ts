@@ -319,7 +319,10 @@ export class RunningJob {
         this.db
           .prepare('UPDATE runs SET epochs_done = ? WHERE id = ?')
           .run(message.epochsDone, runId);
-        return this.job.kind === 'train' ? judgeEpoch(this.db, runId, message.epochsDone) : null;
+        // Once pruned, the epochs a run finishes while it stops are not judged again.
+        return this.job.kind === 'train' && !this.pruned
+          ? judgeEpoch(this.db, runId, message.epochsDone)
+          : null;
       case 'log':
         addLog(this.db, runId, message.level, message.message);
         return null;

@@ -42,6 +42,10 @@ function epochValue(db: Db, runId: number, key: string, epoch: number): number |
 export function judgeEpoch(db: Db, runId: number, epoch: number): { prune: string } | null {
   const sweep = runAsha(db, runId);
   if (!sweep || !rungEpochs(sweep.asha).includes(epoch)) return null;
+  // A run pruned at an earlier rung may still report an epoch or two while it stops: its
+  // verdict stands, and those epochs are not recorded beside the runs that went on.
+  const earlier = prunedAt(db, runId);
+  if (earlier && earlier.epoch < epoch) return { prune: earlier.reason };
   const { sweepId, asha } = sweep;
   const value = epochValue(db, runId, asha.metric, epoch);
   if (value === undefined) {

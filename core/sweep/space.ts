@@ -9,10 +9,25 @@ import { UserError } from '../util/errors.js';
  * of each trial (every grid combination, or seeded random draws).
  */
 
+/** Run settings outside the optim, schedule, data and model sections. */
+const RUN_KEYS = new Set(['batchSize', 'epochs', 'evalEvery', 'tenCropAtEnd', 'seed']);
+
 /** Settings searched on a log scale unless the range says otherwise. */
 const LOG_SCALE = new Set(['optim.lr', 'optim.weightDecay']);
 
 const canonical = (key: string) => SETTING_ALIASES[key] ?? key;
+
+/** Shorthands that set several params; a sweep over one is shown by this param. */
+const SHORTHAND_PARAMS: Record<string, string> = { lrn: 'model.lrn.mode', pool: 'model.pool.size' };
+
+/** The param (as the params table names it) that a settable key sets: `lr` → `optim.lr`. */
+export function paramKey(key: string): string {
+  const k = canonical(key);
+  if (SHORTHAND_PARAMS[k]) return SHORTHAND_PARAMS[k];
+  if (/^(optim|schedule|data|model)\./.test(k) || RUN_KEYS.has(k)) return k;
+  const conv = /^conv(\d)\.(.+)$/.exec(k);
+  return conv ? `model.conv.${conv[1]}.${conv[2]}` : `model.${k}`;
+}
 
 /** The preset's value of a settable key (`lr`, `optim.lr`, `dropout`, `conv1.filters`). */
 function defaultOf(config: RunConfig, key: string): unknown {
