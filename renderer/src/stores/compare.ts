@@ -15,21 +15,23 @@ export const COMPARE_METRICS = [
   { key: 'lr', label: 'Learning rate' },
 ] as const;
 
-export const MAX_COMPARED = 50;
+export const MAX_COMPARED = 100;
 /** Points per series asked of the host; the chart reduces further to its width. */
 const METRIC_POINTS = 1000;
-/** Metric requests in flight at once, so 50 runs do not queue 50 queries on the host together. */
+/** Metric requests in flight at once, so 100 runs do not queue 100 queries on the host together. */
 const PARALLEL = 6;
 
 type RunSeries = Record<string, readonly MetricPoint[]>;
 
-/** Up to 50 runs side by side: their params, best metrics, curves and per-class errors. */
+/** Up to 100 runs side by side: their params, best metrics, curves and per-class errors. */
 export const useCompareStore = defineStore('compare', () => {
   const ids = ref<number[]>([]);
   const result = shallowRef<CompareResult | null>(null);
   const loading = ref(false);
   const error = ref<string | null>(null);
   const diffOnly = ref(false);
+  /** Runs a parallel-coordinates brush keeps (the curves show only those); null: all. */
+  const brushed = shallowRef<ReadonlySet<number> | null>(null);
 
   const series = shallowRef<ReadonlyMap<number, RunSeries>>(new Map());
   const seriesErrors = ref<Record<number, string>>({});
@@ -49,6 +51,7 @@ export const useCompareStore = defineStore('compare', () => {
     const next = [...new Set(wanted)].slice(0, MAX_COMPARED);
     const shown = new Set(result.value?.runs.map((r) => r.id) ?? []);
     ids.value = next;
+    brushed.value = null;
     if (result.value && next.every((id) => shown.has(id))) {
       result.value = keepRuns(result.value, next);
       prune(next);
@@ -120,8 +123,14 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
+  function setBrushed(keep: readonly number[] | null): void {
+    brushed.value = keep ? new Set(keep) : null;
+  }
+
   return {
     ids,
+    brushed,
+    setBrushed,
     result,
     runs,
     params,
