@@ -10,6 +10,9 @@ import type { ImportanceRow } from '../analysis/importance.js';
 import type { FieldCatalog, RunColumn } from '../store/run-values.js';
 import type { SweepDetail, SweepSummary } from '../sweep/summary.js';
 import type { AblationTable } from '../sweep/ablation.js';
+import type { SettingsInfo } from '../schema/settings.js';
+export type { SettingDescriptor, SettingsInfo } from '../schema/settings.js';
+export type { ShorthandDescriptor } from '../schema/setting-shorthands.js';
 
 /**
  * The one API between the UI and a host (Electron main, or `svw serve`): every method's input
@@ -61,8 +64,13 @@ export const methodInputs = {
     limit: z.number().int().positive().max(5000).optional(),
   }),
 
-  /** Presets with their full default configs, settable keys and the ablation switches. */
+  /** Presets with their full default configs and the ablation switches. */
   presets: z.strictObject({}),
+  /**
+   * Every setting `--set` takes, described once: key, aliases, group, kind, each preset's
+   * default, range or choices, unit and help; the shorthands; the groups in order.
+   */
+  settings: z.strictObject({}),
   /** Validates a new run's settings (and the dataset, when given) without creating anything. */
   checkRun: z.strictObject({
     preset: shortText,
@@ -307,9 +315,8 @@ export interface PresetInfo {
   name: string;
   description: string;
   defaults: RunConfig;
-  /** Flattened defaults by settable key (`optim.lr` → 0.01). */
+  /** Flattened defaults by param key (`optim.lr` → 0.01, `model.conv.1.filters` → 64). */
   flat: Record<string, string | number | boolean>;
-  settableKeys: string[];
   /** Paper-ablation switches, each a ready `--set` assignment with a label. */
   ablations: { label: string; setting: string }[];
 }
@@ -361,6 +368,7 @@ export interface MethodOutputs {
   runMistakes: Mistake[];
   runLogs: { id: number; level: string; message: string; createdAt: string }[];
   presets: PresetInfo[];
+  settings: SettingsInfo;
   checkRun: CheckResult;
   schedulePreview: { epoch: number; lr: number }[];
   /** A sweep of several runs is recorded as a grid sweep. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backendChoiceSchema } from './backends.js';
 
 /**
  * Every message between a job host and its worker process: one discriminated union each way,
@@ -177,7 +178,7 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('start'),
     job: jobSpecSchema,
-    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+    backend: backendChoiceSchema,
   }),
   z.object({ type: z.literal('cancel') }),
 ]);

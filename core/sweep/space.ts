@@ -1,42 +1,28 @@
 import seedrandom from 'seedrandom';
-import { flattenParams, type RunConfig } from '../schema/run-config.js';
+import { findSetting } from '../schema/apply-settings.js';
+import { SHORTHANDS } from '../schema/setting-shorthands.js';
+import { runSettings, type SettingEntry } from '../schema/settings.js';
 import { MAX_SWEEP_TRIALS, type Dimension, type SweepSpec } from '../schema/sweep.js';
-import { SETTING_ALIASES } from '../train/settings.js';
 import { UserError } from '../util/errors.js';
 
 /**
  * A sweep's search space: reading `--sweep key=…` texts, and turning a space into the settings
- * of each trial (every grid combination, or seeded random draws).
+ * of each trial (every grid combination, or seeded random draws). What a key means (its kind,
+ * and whether it is searched on a log scale) comes from the setting descriptors.
  */
 
-/** Run settings outside the optim, schedule, data and model sections. */
-const RUN_KEYS = new Set(['batchSize', 'epochs', 'evalEvery', 'tenCropAtEnd', 'seed']);
-
-/** Settings searched on a log scale unless the range says otherwise. */
-const LOG_SCALE = new Set(['optim.lr', 'optim.weightDecay']);
-
-const canonical = (key: string) => SETTING_ALIASES[key] ?? key;
-
-/** Shorthands that set several params; a sweep over one is shown by this param. */
-const SHORTHAND_PARAMS: Record<string, string> = { lrn: 'model.lrn.mode', pool: 'model.pool.size' };
+function settingOf(key: string): SettingEntry | null {
+  return findSetting(runSettings(), key);
+}
 
 /** The param (as the params table names it) that a settable key sets: `lr` → `optim.lr`. */
 export function paramKey(key: string): string {
-  const k = canonical(key);
-  if (SHORTHAND_PARAMS[k]) return SHORTHAND_PARAMS[k];
-  if (/^(optim|schedule|data|model)\./.test(k) || RUN_KEYS.has(k)) return k;
-  const conv = /^conv(\d)\.(.+)$/.exec(k);
-  return conv ? `model.conv.${conv[1]}.${conv[2]}` : `model.${k}`;
-}
-
-/** The preset's value of a settable key (`lr`, `optim.lr`, `dropout`, `conv1.filters`). */
-function defaultOf(config: RunConfig, key: string): unknown {
-  const flat = flattenParams(config);
-  const k = canonical(key);
-  const conv = /^conv(\d)\.(.+)$/.exec(k);
-  return (
-    flat[k] ?? flat[`model.${k}`] ?? (conv ? flat[`model.conv.${conv[1]}.${conv[2]}`] : undefined)
-  );
+  const entry = settingOf(key);
+  if (entry) return entry.descriptor.param;
+  // A shorthand (`lrn`, `pool`) is shown by the first setting it sets.
+  const shorthand = SHORTHANDS.find((s) => s.key === key.replace(/^model\./, ''));
+  const first = shorthand && settingOf(shorthand.sets[0]!);
+  return first ? first.descriptor.param : key;
 }
 
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -44,9 +30,9 @@ const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /**
  * Reads one swept setting: `lr=1e-4..1e-1` (a range: log-uniform for learning rates and weight
  * decay, uniform otherwise; `log:` or `lin:` before it chooses), or `dropout=0.3,0.5` (values).
- * A range of whole numbers over a whole-number setting (batch, epochs) draws whole numbers.
+ * A range over a whole-number setting (batch, epochs, seed) draws whole numbers.
  */
-export function parseDimension(text: string, base: RunConfig): [string, Dimension] {
+export function parseDimension(text: string): [string, Dimension] {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UserError(`bad --sweep '${text}': expected key=values or key=low..high`);
   const key = text.slice(0, eq).trim();
@@ -71,16 +57,24 @@ export function parseDimension(text: string, base: RunConfig): [string, Dimensio
   const [lowText, highText] = [range[1]!.trim(), range[2]!.trim()];
   if (!NUMBER.test(lowText) || !NUMBER.test(highText))
     throw new UserError(`bad --sweep '${text}': a range is two numbers, low..high`);
+  const entry = settingOf(key);
+  if (!entry)
+    throw new UserError(
+      `bad --sweep '${text}': a range needs a numeric setting, and '${key}' is none`,
+    );
+  const { kind, logScale } = entry.descriptor;
+  if (kind !== 'number' && kind !== 'integer')
+    throw new UserError(
+      `bad --sweep '${text}': ${key} takes ${kind === 'boolean' ? 'true or false' : 'values, not a range'}`,
+    );
   const scale = scaleWord
     ? scaleWord[1] === 'log'
       ? 'log'
       : 'linear'
-    : LOG_SCALE.has(canonical(key))
+    : logScale
       ? 'log'
       : 'linear';
-  const wholeBounds = /^-?\d+$/.test(lowText) && /^-?\d+$/.test(highText);
-  const preset = defaultOf(base, key);
-  const integer = wholeBounds && typeof preset === 'number' && Number.isInteger(preset);
+  const integer = kind === 'integer';
   return [key, checkRange(key, { min: Number(lowText), max: Number(highText), scale, integer })];
 }
 

@@ -139,7 +139,7 @@ export function registerSweep(program: Command): void {
           settings,
         });
         if (opts.sweep.length === 0) throw new UserError('give at least one --sweep key=values');
-        const space = Object.fromEntries(opts.sweep.map((s) => parseDimension(s, config)));
+        const space = Object.fromEntries(opts.sweep.map((s) => parseDimension(s)));
         const ranged = Object.values(space).some((d) => !('values' in d));
         const random = ranged || opts.random !== undefined;
         const spec: SweepSpecInput = {
