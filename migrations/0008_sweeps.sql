@@ -15,6 +15,7 @@ CREATE TABLE sweeps (
 
 -- The runs table again, rebuilt because SQLite cannot change a CHECK constraint in place: a run
 -- may now end 'pruned' (stopped early by its sweep), and names its sweep and its place in it.
+-- Every column of the table as 0001–0007 left it is kept, in the same order.
 -- The migration runner turns foreign keys off around migrations, so dropping the old table
 -- cascades nothing; every row is copied as it is.
 CREATE TABLE runs_rebuilt (
@@ -45,6 +46,8 @@ CREATE TABLE runs_rebuilt (
   epochs_total INTEGER NOT NULL,
   host_id TEXT,
   gpu INTEGER,
+  cluster TEXT,
+  node TEXT,
   sweep_id INTEGER REFERENCES sweeps (id) ON DELETE SET NULL,
   -- the trial's number in its sweep, or the ablation variant it belongs to
   sweep_trial TEXT
@@ -52,10 +55,10 @@ CREATE TABLE runs_rebuilt (
 
 INSERT INTO runs_rebuilt (id, experiment_id, name, dataset_id, preset, status, created_at, started_at,
   ended_at, error, error_stack, backend, engine_package, engine_version, device, seed, config_hash,
-  config, host_pid, worker_pid, epochs_done, epochs_total, host_id, gpu)
+  config, host_pid, worker_pid, epochs_done, epochs_total, host_id, gpu, cluster, node)
 SELECT id, experiment_id, name, dataset_id, preset, status, created_at, started_at, ended_at, error,
   error_stack, backend, engine_package, engine_version, device, seed, config_hash, config, host_pid,
-  worker_pid, epochs_done, epochs_total, host_id, gpu
+  worker_pid, epochs_done, epochs_total, host_id, gpu, cluster, node
 FROM runs;
 
 DROP TABLE runs;

@@ -91,8 +91,8 @@ describe('migrations', () => {
     );
     old.exec(`INSERT INTO experiments (name, created_at) VALUES ('e', 'now');
       INSERT INTO runs (experiment_id, name, preset, status, created_at, seed, config_hash, config,
-        epochs_total, epochs_done, host_id, gpu, error)
-      VALUES (1, 'kept', 'alexnet-cifar', 'interrupted', 'now', 3, 'h', '{}', 9, 4, 'lease', 1, 'host died');
+        epochs_total, epochs_done, host_id, gpu, node, error)
+      VALUES (1, 'kept', 'alexnet-cifar', 'interrupted', 'now', 3, 'h', '{}', 9, 4, 'lease', 1, 'n1', 'host died');
       INSERT INTO params (run_id, key, value, num) VALUES (1, 'optim.lr', '0.01', 0.01);
       INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (1, 'train_loss', 1, 0.5, 2.3, 1);
       INSERT INTO tags (run_id, key, value) VALUES (1, 'k', 'v');`);
@@ -105,7 +105,7 @@ describe('migrations', () => {
     expect(
       db
         .prepare(
-          'SELECT id, name, status, seed, epochs_done AS done, host_id AS host, gpu, error, sweep_id AS sweep FROM runs',
+          'SELECT id, name, status, seed, epochs_done AS done, host_id AS host, gpu, node, error, sweep_id AS sweep FROM runs',
         )
         .all(),
     ).toEqual([
@@ -117,6 +117,7 @@ describe('migrations', () => {
         done: 4,
         host: 'lease',
         gpu: 1,
+        node: 'n1',
         error: 'host died',
         sweep: null,
       },
