@@ -135,6 +135,7 @@ export function createAblation(
   const trials = TRAINED.flatMap((variant) =>
     Array.from({ length: seeds }, (_, seed) => ({
       trial: variant.name,
+      label: `${variant.name} seed=${seed}`,
       extra: [
         ...variant.settings,
         ...(variant.name === 'baseline' ? EVALUATED.flatMap((v) => v.settings) : []),

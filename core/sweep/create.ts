@@ -27,6 +27,8 @@ export interface PlannedRun {
   trial: string;
   /** The settings that set this run apart from the others. */
   extra: string[];
+  /** What its name says of it, when not its settings (an ablation variant and seed). */
+  label?: string;
   config: RunConfig;
 }
 
@@ -56,10 +58,10 @@ function checkAsha(spec: SweepSpec, config: RunConfig, dataset: DatasetRow): voi
 export function planRuns(
   db: Db,
   request: { dataset: number | string; preset: string; settings: readonly string[] },
-  trials: readonly { trial: string; extra: string[] }[],
+  trials: readonly { trial: string; extra: string[]; label?: string }[],
 ): { dataset: DatasetRow; runs: PlannedRun[] } {
   let dataset: DatasetRow | undefined;
-  const runs = trials.map(({ trial, extra }) => {
+  const runs = trials.map(({ trial, extra, label }) => {
     try {
       const prepared = prepareRun(db, {
         dataset: request.dataset,
@@ -67,7 +69,7 @@ export function planRuns(
         settings: [...request.settings, ...extra],
       });
       dataset = prepared.dataset;
-      return { trial, extra, config: prepared.config };
+      return { trial, extra, ...(label ? { label } : {}), config: prepared.config };
     } catch (err) {
       if (err instanceof UserError && !(err instanceof NotFoundError) && extra.length)
         throw new UserError(`${extra.join(' ')}: ${err.message}`);
@@ -98,7 +100,9 @@ export function insertSweepRuns(
     const runIds = runs.map((r) =>
       insertRun(db, {
         experiment,
-        name: [sweep.name ?? '', ...r.extra].filter(Boolean).join(' ') || undefined,
+        name:
+          [sweep.name ?? '', ...(r.label ? [r.label] : r.extra)].filter(Boolean).join(' ') ||
+          undefined,
         datasetId: dataset.id,
         config: r.config,
         sweep: { id: sweepId, trial: r.trial },

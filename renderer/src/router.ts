@@ -22,6 +22,13 @@ export const routes: RouteRecordRaw[] = [
         .map(Number),
     }),
   },
+  { path: '/sweeps', name: 'sweeps', component: () => import('./views/SweepsView.vue') },
+  {
+    path: '/sweeps/:id(\\d+)',
+    name: 'sweep',
+    component: () => import('./views/SweepView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
+  },
   { path: '/retrieval', name: 'retrieval', component: () => import('./views/RetrievalView.vue') },
   { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue') },
   {
