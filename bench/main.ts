@@ -9,6 +9,7 @@ import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
 import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
 import { benchRunList } from './store.js';
+import { benchScale } from './scale.js';
 import { benchRetrieval } from './retrieval.js';
 import { formatResult, type BenchResult as Result, type Comparison } from './result.js';
 import { createBenchModel } from './train-step.js';
@@ -18,7 +19,7 @@ const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-paper', batch: 16 },
 ];
 
-const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency'] as const;
+const GROUPS = ['store', 'scale', 'retrieval', 'data', 'model', 'memory', 'concurrency'] as const;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -91,6 +92,12 @@ async function main(): Promise<void> {
   if (wanted('store')) {
     process.stderr.write('benchmarking the run list…\n');
     results.push(...benchRunList());
+  }
+  if (wanted('scale')) {
+    process.stderr.write(
+      'benchmarking many experiments: 100k runs, the compare chart, brushing…\n',
+    );
+    results.push(...(await benchScale(values.quick)));
   }
   if (wanted('retrieval')) {
     process.stderr.write('benchmarking nearest-neighbour search…\n');

@@ -82,3 +82,8 @@ CREATE TABLE sweep_rungs (
   decided_at REAL NOT NULL,
   PRIMARY KEY (sweep_id, rung, run_id)
 ) WITHOUT ROWID;
+
+-- A page of the runs list sorted by a metric's best walks one of these in order (see
+-- core/store/run-list.ts); the newest value's index is latest_metrics_key.
+CREATE INDEX latest_metrics_min ON latest_metrics (key, min_value);
+CREATE INDEX latest_metrics_max ON latest_metrics (key, max_value);

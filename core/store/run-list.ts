@@ -2,6 +2,7 @@ import { FilterSyntaxError } from '../filter/parse.js';
 import { UserError } from '../util/errors.js';
 import type { Db } from './db.js';
 import { filterSql } from './run-filter.js';
+import { indexedPage } from './run-page.js';
 
 type Value = string | number | null;
 
@@ -93,6 +94,11 @@ export function listRuns(
   opts: { experiment?: string; filter?: string; sort?: string; limit?: number; ids?: number[] },
 ): RunListItem[] {
   const filter = filterOrThrow(opts.filter ?? '');
+  const page = indexedPage(db, opts);
+  if (page) {
+    const byId = new Map(listRuns(db, { ids: page }).map((r) => [r.id, r]));
+    return page.map((id) => byId.get(id)!);
+  }
   const order = sortSql(opts.sort ?? '-id');
   const experiment = opts.experiment === undefined ? '' : ' AND e.name = ?';
   const ids = opts.ids === undefined ? '' : ' AND r.id IN (SELECT value FROM json_each(?))';

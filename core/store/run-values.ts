@@ -38,15 +38,18 @@ const RUN_FIELD_SQL: Record<string, string> = {
   epochs_done: 'r.epochs_done',
 };
 
-const FROM =
-  'FROM json_each(?) j JOIN runs r ON r.id = j.value JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id';
+// The ids go in as `IN (SELECT value FROM json_each(?))`, which SQLite makes an index once; as a
+// join, its planner may put json_each inside the loop over a whole table: 33,000 ids against
+// 100,000 runs' rows took minutes where this takes well under a second.
+const IDS = 'IN (SELECT value FROM json_each(?))';
+const FROM = `FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id WHERE r.id ${IDS}`;
 
 /** The params and metrics that the runs `ids` have (every run when ids is undefined). */
 export function fieldCatalog(db: Db, ids?: readonly number[]): FieldCatalog {
   const scope = (table: string, alias: string) =>
     ids === undefined
       ? `FROM ${table} ${alias}`
-      : `FROM json_each(?) j JOIN ${table} ${alias} ON ${alias}.run_id = j.value`;
+      : `FROM ${table} ${alias} WHERE ${alias}.run_id ${IDS}`;
   const args = ids === undefined ? [] : [JSON.stringify(ids)];
   const params = db
     .prepare(
@@ -80,19 +83,19 @@ function columnSql(field: FieldRef): { sql: string; args: unknown[] } {
     }
     case 'params':
       return {
-        sql: 'SELECT p.run_id AS id, COALESCE(p.num, p.value) AS v FROM json_each(?) j JOIN params p ON p.run_id = j.value AND p.key = ?',
+        sql: `SELECT p.run_id AS id, COALESCE(p.num, p.value) AS v FROM params p WHERE p.run_id ${IDS} AND p.key = ?`,
         args: [field.name],
       };
     case 'metrics': {
       const column = field.stat ? `${field.stat}_value` : 'value';
       return {
-        sql: `SELECT m.run_id AS id, m.${column} AS v FROM json_each(?) j JOIN latest_metrics m ON m.run_id = j.value AND m.key = ?`,
+        sql: `SELECT m.run_id AS id, m.${column} AS v FROM latest_metrics m WHERE m.run_id ${IDS} AND m.key = ?`,
         args: [field.name],
       };
     }
     case 'tags':
       return {
-        sql: 'SELECT t.run_id AS id, t.value AS v FROM json_each(?) j JOIN tags t ON t.run_id = j.value AND t.key = ?',
+        sql: `SELECT t.run_id AS id, t.value AS v FROM tags t WHERE t.run_id ${IDS} AND t.key = ?`,
         args: [field.name],
       };
   }

@@ -18,6 +18,8 @@ export const COMPARE_METRICS = [
 export const MAX_COMPARED = 100;
 /** Points per series asked of the host; the chart reduces further to its width. */
 const METRIC_POINTS = 1000;
+/** How long arriving curves wait for others before the chart is redrawn with them. */
+const SERIES_BATCH_MS = 150;
 /** Metric requests in flight at once, so 100 runs do not queue 100 queries on the host together. */
 const PARALLEL = 6;
 
@@ -93,14 +95,26 @@ export const useCompareStore = defineStore('compare', () => {
   async function loadSeries(todo: number[]): Promise<void> {
     const keys = COMPARE_METRICS.map((m) => m.key);
     const queue = [...todo];
+    // Curves arriving together are shown together: a chart of 100 runs is redrawn a few times
+    // while they load, not once per run.
+    const arrived = new Map<number, RunSeries>();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (arrived.size === 0) return;
+      const next = new Map(series.value);
+      for (const [id, s] of arrived) if (ids.value.includes(id)) next.set(id, s);
+      arrived.clear();
+      series.value = next;
+    };
     const worker = async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
         try {
           const list = await client().api.runMetrics({ id, keys, maxPoints: METRIC_POINTS });
           if (!ids.value.includes(id)) continue;
-          const next = new Map(series.value);
-          next.set(id, Object.fromEntries(list.map((s) => [s.key, s.points])));
-          series.value = next;
+          arrived.set(id, Object.fromEntries(list.map((s) => [s.key, s.points])));
+          timer ??= setTimeout(flush, SERIES_BATCH_MS);
           delete seriesErrors.value[id];
         } catch (err) {
           seriesErrors.value[id] = errorText(err);
@@ -108,6 +122,7 @@ export const useCompareStore = defineStore('compare', () => {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+    flush();
   }
 
   /** The best evaluation of a run, fetched once (null when the run has none yet). */
