@@ -6,7 +6,7 @@ import { summarize } from '../core/api/runs-api.js';
 import { filteredRunIds, listRuns } from '../core/store/run-list.js';
 import { runColumns } from '../core/store/run-values.js';
 import { openWorkbench } from '../core/store/workbench.js';
-import type { BenchResult } from './result.js';
+import { formatResult, type BenchResult } from './result.js';
 import { seedExperiments } from './seed-experiments.js';
 import { benchUi } from './ui.js';
 
@@ -86,6 +86,8 @@ export async function benchScale(quick: boolean): Promise<BenchResult[]> {
     wb.close();
     rmSync(home, { recursive: true, force: true });
   }
+  // Said as soon as measured: the browser half takes minutes more.
+  for (const r of results) process.stderr.write(`  ${formatResult(r)}\n`);
   results.push(...(await benchUi(quick)));
   return results;
 }

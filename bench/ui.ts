@@ -96,15 +96,12 @@ async function compareChart(page: Page, base: string, ids: number[]): Promise<Be
 async function parallelBrush(page: Page, base: string): Promise<BenchResult[]> {
   await page.goto(`${base}#/runs`);
   await page.fill('[data-testid="runs-filter"]', 'experiment = brush');
-  await page.waitForFunction(
-    `document.querySelector('[data-testid="runs-count"]')?.textContent === '10,000 runs'`,
-  );
+  // Waits by selector: the page's CSP forbids the eval that a waitForFunction string needs.
+  await page.locator('[data-testid="runs-count"]', { hasText: /^10,000 runs$/ }).waitFor();
   await page.click('[data-testid="parallel-toggle"]');
-  await page.waitForFunction(
-    `document.querySelector('[data-testid="parallel-canvas"]')?.getAttribute('data-shown') === '10000'`,
-    undefined,
-    { timeout: 120_000 },
-  );
+  await page.waitForSelector('[data-testid="parallel-canvas"][data-shown="10000"]', {
+    timeout: 120_000,
+  });
   const box = (await page.locator('[data-testid="parallel-canvas"]').boundingBox())!;
   const x = box.x + 70;
   await page.evaluate(`performance.clearMeasures('svw:parallel-draw')`);

@@ -26,6 +26,7 @@ const workbench = {
   listRuns: method('listRuns'),
   getRun: method('getRun'),
   runMetrics: method('runMetrics'),
+  runsMetrics: method('runsMetrics'),
   runEvaluation: method('runEvaluation'),
   runMistakes: method('runMistakes'),
   runLogs: method('runLogs'),

@@ -5,7 +5,7 @@ import type { CheckpointRow, RunRow, RunStatus } from '../store/runs.js';
 import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
 import type { RunConfig } from '../schema/run-config.js';
-import { ashaSchema, dimensionSchema, MAX_SWEEP_TRIALS } from '../schema/sweep.js';
+import { sweepSpecSchema } from '../schema/sweep.js';
 import type { ImportanceRow } from '../analysis/importance.js';
 import type { FieldCatalog, RunColumn } from '../store/run-values.js';
 import type { SweepDetail, SweepSummary } from '../sweep/summary.js';
@@ -51,6 +51,15 @@ export const methodInputs = {
   /** Metric series of a run, each reduced to at most maxPoints (min/max-preserving buckets). */
   runMetrics: z.strictObject({
     id,
+    keys: z.array(shortText).max(50).optional(),
+    maxPoints: z.number().int().min(10).max(100_000).optional(),
+  }),
+  /**
+   * Metric series of many runs at once (Compare), each reduced in SQLite to at most maxPoints
+   * (the lowest and highest point of each range of steps).
+   */
+  runsMetrics: z.strictObject({
+    ids: z.array(id).min(1).max(100),
     keys: z.array(shortText).max(50).optional(),
     maxPoints: z.number().int().min(10).max(100_000).optional(),
   }),
@@ -144,20 +153,9 @@ export const methodInputs = {
   }),
 
   /** A grid or random search, with or without ASHA early stopping; its runs are queued. */
-  createSweep: z.strictObject({
+  createSweep: sweepSpecSchema.extend({
     datasetId: id,
     preset: shortText,
-    method: z.enum(['grid', 'random']),
-    settings,
-    space: z.record(shortText, dimensionSchema),
-    trials: z.number().int().min(1).max(MAX_SWEEP_TRIALS).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
-    asha: ashaSchema.nullable().optional(),
     experiment: shortText.optional(),
     name: shortText.optional(),
     start: z.boolean(),
@@ -364,6 +362,7 @@ export interface MethodOutputs {
   listRuns: RunSummary[];
   getRun: RunDetail;
   runMetrics: MetricSeries[];
+  runsMetrics: { id: number; series: MetricSeries[] }[];
   runEvaluation: EvaluationDetail | null;
   runMistakes: Mistake[];
   runLogs: { id: number; level: string; message: string; createdAt: string }[];

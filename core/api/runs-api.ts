@@ -6,6 +6,7 @@ import { latestMistakes } from '../store/mistakes.js';
 import { bestValue, metricRanges } from '../store/run-compare.js';
 import { logsAfter, metricPoints, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
+import { downsampledSeries } from '../store/metric-series.js';
 import {
   latestMetrics,
   runCheckpoints,
@@ -65,6 +66,7 @@ export function runQueries(ctx: ServiceContext) {
     | 'listRuns'
     | 'getRun'
     | 'runMetrics'
+    | 'runsMetrics'
     | 'runEvaluation'
     | 'runMistakes'
     | 'runLogs'
@@ -102,6 +104,12 @@ export function runQueries(ctx: ServiceContext) {
         total: points.length,
       }));
     },
+
+    runsMetrics: ({ ids, keys, maxPoints }) =>
+      [...new Set(ids)].map((id) => {
+        requireRun(ctx.wb, id);
+        return { id, series: downsampledSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS) };
+      }),
 
     runEvaluation: ({ id, which }) => {
       const run = requireRun(ctx.wb, id);

@@ -20,8 +20,9 @@ export const MAX_COMPARED = 100;
 const METRIC_POINTS = 1000;
 /** How long arriving curves wait for others before the chart is redrawn with them. */
 const SERIES_BATCH_MS = 150;
-/** Metric requests in flight at once, so 100 runs do not queue 100 queries on the host together. */
-const PARALLEL = 6;
+/** Runs per metrics request, and requests in flight at once: curves appear as chunks arrive. */
+const CHUNK = 25;
+const PARALLEL = 2;
 
 type RunSeries = Record<string, readonly MetricPoint[]>;
 
@@ -94,7 +95,8 @@ export const useCompareStore = defineStore('compare', () => {
 
   async function loadSeries(todo: number[]): Promise<void> {
     const keys = COMPARE_METRICS.map((m) => m.key);
-    const queue = [...todo];
+    const chunks: number[][] = [];
+    for (let i = 0; i < todo.length; i += CHUNK) chunks.push(todo.slice(i, i + CHUNK));
     // Curves arriving together are shown together: a chart of 100 runs is redrawn a few times
     // while they load, not once per run.
     const arrived = new Map<number, RunSeries>();
@@ -109,19 +111,26 @@ export const useCompareStore = defineStore('compare', () => {
       series.value = next;
     };
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
         try {
-          const list = await client().api.runMetrics({ id, keys, maxPoints: METRIC_POINTS });
-          if (!ids.value.includes(id)) continue;
-          arrived.set(id, Object.fromEntries(list.map((s) => [s.key, s.points])));
+          const list = await client().api.runsMetrics({
+            ids: chunk,
+            keys,
+            maxPoints: METRIC_POINTS,
+          });
+          for (const { id, series: s } of list) {
+            arrived.set(id, Object.fromEntries(s.map((x) => [x.key, x.points])));
+            delete seriesErrors.value[id];
+          }
           timer ??= setTimeout(flush, SERIES_BATCH_MS);
-          delete seriesErrors.value[id];
         } catch (err) {
-          seriesErrors.value[id] = errorText(err);
+          // One run the host cannot read must not blank the others: ask for them one by one.
+          if (chunk.length > 1) chunks.push(...chunk.map((id) => [id]));
+          else seriesErrors.value[chunk[0]!] = errorText(err);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
     flush();
   }
 
