@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   tf.enableProdMode();
   await selectBackend(parseBackendChoice(spec.backend));
   const model = createBenchModel(spec.preset, spec.batch);
-  model.train();
+  await model.train();
   const started = new Promise<void>((resolve) => process.once('message', () => resolve()));
   await send({ type: 'ready' });
   await started;
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const tensors: number[] = [];
   for (let i = 0; i < spec.steps; i++) {
     const s0 = performance.now();
-    model.train();
+    await model.train();
     stepMs.push(performance.now() - s0);
     tensors.push(tf.memory().numTensors);
   }

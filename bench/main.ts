@@ -8,6 +8,7 @@ import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
 import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
+import { benchRunCurves } from './run-curves.js';
 import { benchRunList } from './store.js';
 import { benchScale } from './scale.js';
 import { benchRetrieval } from './retrieval.js';
@@ -74,24 +75,33 @@ async function main(): Promise<void> {
       preset: { type: 'string', multiple: true },
       only: { type: 'string', multiple: true },
       reference: { type: 'string' },
+      batch: { type: 'string' },
     },
   });
   for (const group of values.only ?? []) {
     if (!(GROUPS as readonly string[]).includes(group))
       throw new UserError(`unknown group '${group}' (choose ${GROUPS.join(', ')})`);
   }
-  if (values.reference !== undefined && values.reference !== 'pytorch')
-    throw new UserError(`unknown reference '${values.reference}' (only pytorch)`);
+  const reference = values.reference;
+  if (reference !== undefined && reference !== 'pytorch' && reference !== 'pytorch-cuda')
+    throw new UserError(`unknown reference '${reference}' (pytorch or pytorch-cuda)`);
+  const batch = values.batch === undefined ? undefined : Number(values.batch);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
+    throw new UserError(`--batch must be a positive integer, not '${values.batch}'`);
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
   const backend = selection.engine.backend;
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
+  if (selection.engine.adapter?.software)
+    process.stderr.write(
+      'note: a software adapter runs the webgpu engine here: its figures show that it works, not how fast a GPU is\n',
+    );
   const loadBefore = os.loadavg();
   const results: Result[] = [];
   const wanted = (group: (typeof GROUPS)[number]) => !values.only || values.only.includes(group);
   if (wanted('store')) {
-    process.stderr.write('benchmarking the run list…\n');
-    results.push(...benchRunList());
+    process.stderr.write('benchmarking the run list and a long run’s curves…\n');
+    results.push(...benchRunList(), ...benchRunCurves());
   }
   if (wanted('scale')) {
     process.stderr.write(
@@ -108,7 +118,9 @@ async function main(): Promise<void> {
     results.push(...(await benchData(backend, values.quick)));
   }
   const modelResults: Result[] = [];
-  for (const { preset, batch } of CASES) {
+  // --batch replaces each model case's own batch (the paper's 128 on a GPU, say).
+  const cases = CASES.map((c) => ({ ...c, batch: batch ?? c.batch }));
+  for (const { preset, batch } of cases) {
     if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
     process.stderr.write(`benchmarking ${preset} at batch ${batch}…\n`);
     modelResults.push(...(await benchPreset(preset, batch, backend, values.quick)));
@@ -124,32 +136,36 @@ async function main(): Promise<void> {
   }
 
   let comparisons: Comparison[] | undefined;
-  if (values.reference === 'pytorch') {
-    const cases = CASES.filter(({ preset }) =>
-      modelResults.some((r) => r.name === `train ${preset}`),
-    ).map(({ preset, batch }) => ({
-      preset,
-      batches: [batch],
-      params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
-    }));
-    if (cases.length === 0) {
+  if (reference) {
+    const compared = cases
+      .filter(({ preset }) => modelResults.some((r) => r.name === `train ${preset}`))
+      .map(({ preset, batch }) => ({
+        preset,
+        batches: [batch],
+        params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
+      }));
+    if (compared.length === 0) {
       process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
     }
-    const reference = cases.length ? await benchPytorch(cases, values.quick) : [];
-    results.push(...reference);
-    comparisons = compareWithReference(modelResults, reference);
+    const device = reference === 'pytorch-cuda' ? 'cuda' : 'cpu';
+    const figures = compared.length ? await benchPytorch(compared, values.quick, device) : [];
+    results.push(...figures);
+    comparisons = compareWithReference(modelResults, figures);
   }
 
   process.stderr.write('\n' + results.map(formatResult).join('\n') + '\n');
   if (comparisons?.length) {
-    process.stderr.write('\n' + formatComparison(comparisons) + '\n');
+    const label = reference === 'pytorch-cuda' ? 'PyTorch CUDA' : undefined;
+    process.stderr.write('\n' + formatComparison(comparisons, label) + '\n');
   }
   const machine = {
     cpus: os.availableParallelism(),
     // 1-minute load averages before and after: the machine may be shared.
     loadAverage: [loadBefore[0], os.loadavg()[0]].map((l) => Math.round(l! * 100) / 100),
   };
-  process.stdout.write(JSON.stringify({ machine, results, comparisons }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ machine, engine: selection.engine, results, comparisons }, null, 2) + '\n',
+  );
 }
 
 try {

@@ -18,7 +18,7 @@ export interface ReferenceCase {
 
 /** One JSON line of reference_pytorch.py. */
 type ReferenceLine =
-  | { kind: 'model'; preset: string; params: number; torch: string }
+  | { kind: 'model'; preset: string; params: number; torch: string; device: string }
   | {
       kind: 'train' | 'forward';
       preset: string;
@@ -55,14 +55,19 @@ export function findTorchPython(): { python: string; torch: string } | { missing
  * two sides are known to build the same layers. Returns the figures as bench results, or an
  * empty list after one line on stderr saying how to install PyTorch.
  */
-export async function benchPytorch(cases: ReferenceCase[], quick: boolean): Promise<BenchResult[]> {
+export async function benchPytorch(
+  cases: ReferenceCase[],
+  quick: boolean,
+  device: 'cpu' | 'cuda' = 'cpu',
+): Promise<BenchResult[]> {
   const found = findTorchPython();
   if ('missing' in found) {
     process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
     return [];
   }
   const cpus = os.availableParallelism();
-  const threads = cpus > 1 ? [1, cpus] : [1];
+  // On the GPU the CPU's thread count hardly matters: one figure.
+  const threads = cpus > 1 && device === 'cpu' ? [1, cpus] : [1];
   const results: BenchResult[] = [];
   for (const c of cases) {
     process.stderr.write(
@@ -78,16 +83,20 @@ export async function benchPytorch(cases: ReferenceCase[], quick: boolean): Prom
       ...threads.map(String),
       '--expect-params',
       String(c.params),
+      '--device',
+      device,
       ...(quick ? ['--min-seconds', '0', '--min-reps', '1', '--warmup', '1'] : []),
     ];
     for (const line of await runScript(found.python, args)) {
       if (line.kind === 'model') {
-        process.stderr.write(`  parameters: ours ${c.params}, PyTorch ${line.params}\n`);
+        process.stderr.write(
+          `  parameters: ours ${c.params}, PyTorch ${line.params}; device ${line.device}\n`,
+        );
         continue;
       }
       results.push({
         name: `${line.kind} ${line.preset}`,
-        backend: `pytorch ${found.torch}`,
+        backend: `pytorch ${found.torch}${device === 'cuda' ? ' cuda' : ''}`,
         batch: line.batch,
         threads: line.threads,
         imagesPerSec: line.imagesPerSec,
@@ -149,8 +158,8 @@ export function compareWithReference(ours: BenchResult[], reference: BenchResult
 }
 
 /** The comparison as a plain-text table, training rows first. */
-export function formatComparison(rows: Comparison[]): string {
-  const head = ['', 'preset', 'batch', 'ours img/s', 'PyTorch 1 thread', 'ours ÷ PyTorch'];
+export function formatComparison(rows: Comparison[], reference = 'PyTorch 1 thread'): string {
+  const head = ['', 'preset', 'batch', 'ours img/s', reference, 'ours ÷ PyTorch'];
   const withAll = rows.some((r) => r.referenceAllThreads !== undefined);
   if (withAll) head.push('PyTorch all threads');
   const body = ['train', 'forward'].flatMap((kind) =>

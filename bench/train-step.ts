@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
 import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import { defaultRunConfig } from '../core/schema/run-config.js';
@@ -10,10 +11,24 @@ export interface BenchModel {
   /** Parameters of the whole network (model.countParams()). */
   params: number;
   /** One SGD step on the batch: forward, backward, the paper's momentum and weight decay. */
-  train(): void;
+  train(): Promise<void>;
   /** Logits of the batch, read back to the CPU (inference mode, no dropout). */
   forward(): Promise<void>;
   dispose(): void;
+}
+
+/** `n` pixels from N(0, 50²), seeded, made in JavaScript. */
+export function randomPixels(n: number, seed: number): Float32Array {
+  const random = seedrandom(String(seed));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    // Box–Muller: two normal draws from two uniform ones.
+    const r = 50 * Math.sqrt(-2 * Math.log(1 - random()));
+    const a = 2 * Math.PI * random();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
 }
 
 /**
@@ -31,8 +46,10 @@ export function createBenchModel(preset: PresetName, batch: number): BenchModel 
   // A small rate keeps random labels from driving the weights to infinity over many steps.
   const lr = optim.lr / 10;
   const shape: [number, number, number, number] = [batch, config.inputSize, config.inputSize, 3];
-  const pixels = tf.tidy(
-    () => tf.randomNormal(shape, 0, 50, 'float32', 1).dataSync() as Float32Array,
+  // Made on the CPU: a GPU backend cannot read a tensor back synchronously.
+  const pixels = randomPixels(
+    shape.reduce((a, b) => a * b),
+    1,
   );
   const labels = Array.from({ length: batch }, (_, i) => (i * 7919) % config.classes);
   // Made on the first forward pass, so a training-only process holds just weights and momentum.
@@ -40,8 +57,8 @@ export function createBenchModel(preset: PresetName, batch: number): BenchModel 
 
   return {
     params: model.countParams(),
-    train() {
-      trainStep(
+    async train() {
+      await trainStep(
         logits,
         optimizer,
         params,

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
-import { jobMemoryBytes } from '../jobs/memory.js';
+import { inferenceMemoryBytes } from '../jobs/memory.js';
+import { FEATURE_BATCH } from '../retrieval/feature-job.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
-import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
+import { nearestImages, requireCurrentGallery, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -40,6 +41,8 @@ export function retrievalApi(ctx: ServiceContext) {
     bytes: Uint8Array,
     name: string,
   ) {
+    // Refused now rather than after waiting for a slot.
+    requireCurrentGallery(ctx.wb, run, gallery);
     // Only a plain extension survives from the given name, so it cannot steer the path.
     const ext = /\.[a-z0-9]{1,5}$/i.exec(name)?.[0] ?? '';
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
@@ -47,18 +50,14 @@ export function retrievalApi(ctx: ServiceContext) {
     try {
       writeFileSync(file, bytes);
       // An embedding is a job like any other: it waits for a slot of the scheduler.
-      const slot = await ctx.track(ctx.scheduler.acquire());
+      const config = JSON.parse(run.config) as RunConfig;
+      const slot = await ctx.track(ctx.scheduler.acquire(inferenceMemoryBytes(config, 1)));
       try {
         return await ctx.track(
-          fileFeatures(
-            ctx.wb,
-            ctx.options.jobHost,
-            run,
-            gallery.checkpoint,
-            file,
-            ctx.backend,
-            slot.gpu,
-          ),
+          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, {
+            backend: ctx.backend,
+            gpu: slot.gpu,
+          }),
         );
       } finally {
         slot.release();
@@ -104,7 +103,7 @@ export function retrievalApi(ctx: ServiceContext) {
       const untrack = ctx.onClose(() => kill());
       // Waits for a slot of the scheduler, like training runs; refused at once if it cannot start.
       const started = ctx.scheduler.run(
-        jobMemoryBytes(JSON.parse(run.config) as RunConfig),
+        inferenceMemoryBytes(JSON.parse(run.config) as RunConfig, FEATURE_BATCH),
         (slot) =>
           startIndexBuild(
             ctx.wb,
@@ -168,7 +167,7 @@ export function retrievalApi(ctx: ServiceContext) {
           query.name,
         );
       }
-      const hits = nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
+      const hits = await nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
       const classes = datasetClasses(db, run.datasetId).map((c) => c.name);
       const same = hits.filter((h) => h.image.label === label).length;
       return {

@@ -4,9 +4,9 @@ import type { Db } from '../store/db.js';
 import { runIndexes } from '../store/indexes.js';
 import { latestMistakes } from '../store/mistakes.js';
 import { bestValue, metricRanges } from '../store/run-compare.js';
-import { logsAfter, metricPoints, retrievalByRun, tagsByRun } from '../store/run-extras.js';
+import { metricSeries } from '../store/metric-series.js';
+import { logsAfter, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
-import { downsampledSeries } from '../store/metric-series.js';
 import {
   latestMetrics,
   runCheckpoints,
@@ -18,9 +18,8 @@ import {
 } from '../store/runs.js';
 import type { RunConfig } from '../schema/run-config.js';
 import type { ServiceContext } from './context.js';
-import type { EvaluationDetail, MetricSeries, RunSummary } from './contract.js';
+import type { EvaluationDetail, RunSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
-import { downsampleMinMax } from './downsample.js';
 
 const DEFAULT_MAX_POINTS = 2000;
 
@@ -92,23 +91,13 @@ export function runQueries(ctx: ServiceContext) {
 
     runMetrics: ({ id, keys, maxPoints }) => {
       requireRun(ctx.wb, id);
-      const byKey = new Map<string, MetricSeries['points']>();
-      for (const { key, ...point } of metricPoints(db, id, keys)) {
-        const points = byKey.get(key) ?? [];
-        points.push(point);
-        byKey.set(key, points);
-      }
-      return [...byKey].map(([key, points]) => ({
-        key,
-        points: downsampleMinMax(points, maxPoints ?? DEFAULT_MAX_POINTS, (p) => p.value),
-        total: points.length,
-      }));
+      return metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS);
     },
 
     runsMetrics: ({ ids, keys, maxPoints }) =>
       [...new Set(ids)].map((id) => {
         requireRun(ctx.wb, id);
-        return { id, series: downsampledSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS) };
+        return { id, series: metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS) };
       }),
 
     runEvaluation: ({ id, which }) => {

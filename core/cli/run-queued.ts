@@ -17,7 +17,7 @@ export async function runQueued(
   runs: readonly { id: number; resume?: boolean }[],
   options: { backend: BackendChoice; concurrency?: number; quiet?: boolean },
 ): Promise<void> {
-  const gpus = (await detectGpus())?.length ?? 0;
+  const gpus = (await detectGpus()).gpus?.length ?? 0;
   const concurrency =
     options.concurrency ??
     (await defaultConcurrency(

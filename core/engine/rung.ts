@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from '../util/errors.js';
-import { detectGpus } from './system.js';
+import type { GpuAdapterInfo } from '../schema/backends.js';
+import { nodeLibraryLookup, type LibraryLookup } from './cuda-libs.js';
+import { detectGpus, type GpuDetection } from './system.js';
+import { dawnGpu, type Gpu } from './webgpu-dawn.js';
 
 /** What a loaded rung reports about itself; the ladder adds the rung's name and records it. */
 export interface LoadedEngine {
@@ -13,6 +16,13 @@ export interface LoadedEngine {
   version: string;
   /** e.g. 'XNNPACK SIMD, 1 thread' or the libtensorflow device. */
   detail: string;
+  /** The WebGPU adapter, on the webgpu rung. */
+  adapter?: GpuAdapterInfo;
+}
+
+/** How a rung is asked for: by `auto` (which passes over slow fallbacks) or by name. */
+export interface LoadHow {
+  auto: boolean;
 }
 
 /** What the machine offers a rung's default concurrency policy. */
@@ -25,7 +35,11 @@ export interface Hardware {
 /** What the libtensorflow rungs need from the outside world when loading; fakes in tests. */
 export interface NativeDeps {
   requireModule(id: string): unknown;
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
+  /** navigator.gpu: this process's Dawn instance. */
+  webgpu(): Promise<Gpu>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /** What probing the ladder looks at, without loading anything; fakes in tests. */
@@ -34,7 +48,11 @@ export interface ProbeDeps {
   packageDir(pkg: string): string | null;
   /** File names in a folder ([] when it does not exist). */
   listDir(dir: string): string[];
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
+  /** navigator.gpu, to list the WebGPU adapters. */
+  webgpu(): Promise<Gpu>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /**
@@ -51,9 +69,9 @@ export interface Rung<N extends string = string> {
   /** Jobs at once the scheduler runs on this rung by default. */
   concurrency(hw: Hardware): number;
   /** Why it would not load, judged without loading it; null when it looks usable. */
-  probe(deps: ProbeDeps): Promise<string | null>;
+  probe(deps: ProbeDeps, how: LoadHow): Promise<string | null>;
   /** Loads it and makes it tfjs's backend; throws (one line) when it cannot be used here. */
-  load(deps: NativeDeps): Promise<LoadedEngine>;
+  load(deps: NativeDeps, how: LoadHow): Promise<LoadedEngine>;
 }
 
 export const nodeRequire = createRequire(import.meta.url);
@@ -86,6 +104,8 @@ export async function activate(tfBackend: string): Promise<void> {
 export const nodeNativeDeps: NativeDeps = {
   requireModule: (id) => nodeRequire(id) as unknown,
   detectGpus,
+  webgpu: dawnGpu,
+  libraries: nodeLibraryLookup,
 };
 
 export const nodeProbeDeps: ProbeDeps = {
@@ -104,4 +124,6 @@ export const nodeProbeDeps: ProbeDeps = {
     }
   },
   detectGpus,
+  webgpu: dawnGpu,
+  libraries: nodeLibraryLookup,
 };

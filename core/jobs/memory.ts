@@ -5,13 +5,8 @@ const MiB = 2 ** 20;
 /** What a worker holds before any model: the engine, its runtime and the batch worker. */
 const BASE_BYTES = 300 * MiB;
 
-/**
- * The estimated peak memory of a job on a run's config, in bytes: float32 weights with their
- * momentum (×2), and per image of a batch the activations of every layer, kept for the backward
- * pass beside their gradients (×2), over a fixed base. For `alexnet-paper` at batch 128 this
- * gives about 2.7 GiB, a little above the 2.5 GB peak measured, on the safe side.
- */
-export function jobMemoryBytes(config: RunConfig): number {
+/** A network's float32 parameter count and its activations per image, in values. */
+function footprint(config: RunConfig): { params: number; activations: number } {
   const m = config.model;
   let size = m.inputSize;
   let channels = 3;
@@ -35,5 +30,25 @@ export function jobMemoryBytes(config: RunConfig): number {
     activations += 2 * units;
     width = units;
   }
+  return { params, activations };
+}
+
+/**
+ * The estimated peak memory of training on a run's config, in bytes: float32 weights with their
+ * momentum (×2), and per image of a batch the activations of every layer, kept for the backward
+ * pass beside their gradients (×2), over a fixed base. For `alexnet-paper` at batch 128 this
+ * gives about 2.7 GiB, a little above the 2.5 GB peak measured, on the safe side.
+ */
+export function jobMemoryBytes(config: RunConfig): number {
+  const { params, activations } = footprint(config);
   return BASE_BYTES + 4 * (2 * params + 2 * config.batchSize * activations);
+}
+
+/**
+ * The estimated peak memory of inference (an evaluation, an index build, a query's embedding)
+ * on `batch` images at a time: the weights alone, and the activations of one forward pass.
+ */
+export function inferenceMemoryBytes(config: RunConfig, batch: number): number {
+  const { params, activations } = footprint(config);
+  return BASE_BYTES + 4 * (params + batch * activations);
 }

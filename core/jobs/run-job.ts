@@ -303,6 +303,15 @@ export class RunningJob {
           'info',
           `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${message.engine.detail})`,
         );
+        if (message.engine.adapter) {
+          const a = message.engine.adapter;
+          addLog(
+            this.db,
+            runId,
+            'info',
+            `adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ', software' : ''})`,
+          );
+        }
         for (const s of message.skipped)
           addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
         return null;
@@ -331,11 +340,12 @@ export class RunningJob {
         return null;
       case 'index':
         if (this.job.kind === 'features') {
-          const { checkpointEpoch, split, count, dims, path, idsPath } = message;
+          const { checkpointEpoch, checkpointSha256, split, count, dims, path, idsPath } = message;
           upsertIndex(this.db, {
             runId,
             checkpoint: this.job.checkpoint,
             checkpointEpoch,
+            checkpointSha256,
             split,
             count,
             dims,

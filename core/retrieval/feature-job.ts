@@ -10,8 +10,12 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { evalSpec } from '../train/trainer.js';
 import { NpyWriter } from '../util/npy.js';
+import { FeatureIndex } from './search.js';
 
 type Emit = (message: WorkerMessage) => void;
+
+/** Images an index build runs through the network at a time. */
+export const FEATURE_BATCH = 64;
 
 /** The dataset image ids of a split, in index row order. */
 export function splitIds(dataset: FeaturesJob['dataset'], split: FeaturesJob['split']): number[] {
@@ -38,7 +42,7 @@ export async function runFeatureExtraction(
   const writer = new NpyWriter(job.outPath, ids.length, dims);
   const crop = job.config.model.inputSize;
   try {
-    const plan = epochPlan(ids, 64, { shuffle: false, seed: 0, epoch: 0 });
+    const plan = epochPlan(ids, FEATURE_BATCH, { shuffle: false, seed: 0, epoch: 0 });
     let done = 0;
     for await (const batch of loader.batches(plan, 'features')) {
       const n = batch.indices.length;
@@ -63,6 +67,8 @@ export async function runFeatureExtraction(
     writeFileSync(`${job.idsPath}.tmp`, JSON.stringify(ids));
     renameSync(`${job.idsPath}.tmp`, job.idsPath);
     writer.close();
+    // Stored once here, so that no search has to read the whole gallery for them.
+    FeatureIndex.storeNorms(job.outPath);
   } catch (err) {
     writer.abort();
     throw err;
@@ -73,6 +79,7 @@ export async function runFeatureExtraction(
   emit({
     type: 'index',
     checkpointEpoch: state.epoch,
+    checkpointSha256: bundle.weightsSha256,
     split: job.split,
     count: ids.length,
     dims,
@@ -109,5 +116,10 @@ export async function runEmbedding(
   const rows = (await out.array()) as number[][];
   out.dispose();
   bundle.model.dispose();
-  emit({ type: 'embedding', dims: job.config.model.fc[1], features: rows });
+  emit({
+    type: 'embedding',
+    dims: job.config.model.fc[1],
+    checkpointSha256: bundle.weightsSha256,
+    features: rows,
+  });
 }

@@ -2,7 +2,7 @@ import { UserError } from '../util/errors.js';
 import { validateModelConfig, type ModelConfig } from './model-config.js';
 import { validateRunConfig, type RunConfig } from './run-config.js';
 import { SHORTHANDS, type Shorthand } from './setting-shorthands.js';
-import { runSettings, type SettingEntry, type SettingValue } from './settings.js';
+import { runSettings, valueAt, type SettingEntry, type SettingValue } from './settings.js';
 
 /** Splits `key=value`; a UserError when there is no key before an `=`. */
 export function splitAssignment(assignment: string): [string, string] {
@@ -98,12 +98,7 @@ function applyTo(config: object, entries: readonly SettingEntry[], assignments: 
         throw new UserError(
           `unknown setting '${key}' (settable: ${settableNames(entries).join(', ')})`,
         );
-      const parent = entry.path
-        .slice(0, -1)
-        .reduce<Record<string | number, unknown>>(
-          (node, part) => node[part] as Record<string | number, unknown>,
-          config as Record<string, unknown>,
-        );
+      const parent = valueAt(config, entry.path.slice(0, -1)) as Record<string | number, unknown>;
       parent[entry.path.at(-1)!] = parseSettingValue(entry, v!);
     }
   }
@@ -134,12 +129,9 @@ export function applyModelSettings(base: ModelConfig, assignments: readonly stri
  * of an ablation says it the way the ablation does.
  */
 export function settingsBetween(base: RunConfig, config: RunConfig): string[] {
-  const entries = runSettings();
-  const text = (c: RunConfig, key: string) => {
-    const entry = entries.find((e) => e.descriptor.key === key)!;
-    const value = entry.path.reduce<unknown>((n, p) => (n as Record<string, unknown>)[p], c);
-    return settingText(value as SettingValue);
-  };
+  const entries = new Map(runSettings().map((e) => [e.descriptor.key, e]));
+  const text = (c: RunConfig, key: string) =>
+    settingText(valueAt(c, entries.get(key)!.path) as SettingValue);
   const same = (a: RunConfig, keys: string[]) => keys.every((k) => text(a, k) === text(config, k));
   const out: string[] = [];
   let from = base;
@@ -155,9 +147,8 @@ export function settingsBetween(base: RunConfig, config: RunConfig): string[] {
       }
     }
   }
-  for (const { descriptor } of entries)
-    if (text(from, descriptor.key) !== text(config, descriptor.key))
-      out.push(`${descriptor.key}=${text(config, descriptor.key)}`);
+  for (const key of entries.keys())
+    if (text(from, key) !== text(config, key)) out.push(`${key}=${text(config, key)}`);
   return out;
 }
 

@@ -102,6 +102,10 @@ function shapeOf(
   throw new Error(`setting ${key}: no kind for its schema ${JSON.stringify(json)}`);
 }
 
+/** What sits at a path in a config (`['model', 'conv', 0, 'filters']`). */
+export const valueAt = (config: unknown, path: readonly (string | number)[]): unknown =>
+  path.reduce<unknown>((node, part) => (node as Record<string | number, unknown>)[part], config);
+
 const unwrap = (schema: z.ZodType): z.ZodType =>
   schema instanceof z.ZodDefault || schema instanceof z.ZodOptional
     ? unwrap(schema.unwrap() as z.ZodType)
@@ -117,8 +121,6 @@ export function describeSettings(
 ): SettingEntry[] {
   const entries: SettingEntry[] = [];
   const first = Object.values(presets)[0];
-  const valueAt = (config: unknown, path: (string | number)[]) =>
-    path.reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
   const walk = (node: z.ZodType, path: (string | number)[], key: string[]): void => {
     const inner = unwrap(node);
     if (inner instanceof z.ZodObject) {

@@ -5,6 +5,7 @@ import { BatchLoader, epochPlan } from '../data/batches.js';
 import { DatasetCache } from '../data/dataset.js';
 import type { TransformSpec } from '../data/transform.js';
 import type { DatasetPayload, MetricPoint, WorkerMessage } from '../schema/messages.js';
+import { checkEngine } from '../engine/faults.js';
 import { buildAlexNet, tapModel } from '../model/alexnet.js';
 import { preprocessingFor, type Preprocessing } from '../model/preprocessing.js';
 import { loadCheckpoint, promoteToBest, saveCheckpoint, type TrainingState } from './checkpoint.js';
@@ -174,7 +175,7 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
         const t0 = performance.now();
         const n = batch.indices.length;
         const labels = batch.indices.map((i) => labelOf.get(i)!);
-        const { loss, wrong } = trainStep(
+        const { loss, wrong } = await trainStep(
           logits,
           optimizer,
           params,
@@ -186,6 +187,8 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
           lr,
         );
         state.step++;
+        // A lost GPU or one out of memory yields garbage or nothing: stop at this step.
+        checkEngine();
         if (!Number.isFinite(loss)) {
           throw new DivergedError(
             `training diverged: the loss became ${loss} at epoch ${epoch + 1}, step ${state.step} (learning rate ${lr}); try a lower learning rate`,
@@ -228,6 +231,7 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
       let evaluation: EvalResult | null = null;
       if (dataset.valIdx.length > 0 && ((epoch + 1) % config.evalEvery === 0 || last)) {
         evaluation = await runEval(epoch, evalLoader, false);
+        checkEngine();
         valError = evaluation.top1Error;
         epochMetrics.push(
           metric('val_loss', evaluation.loss, epoch + 1),
@@ -336,7 +340,7 @@ export function trainableParams(model: tfl.LayersModel): Param[] {
  * One SGD step on a batch: `x` is [n, crop, crop, 3] pixels, `labels` n class indices. Returns
  * the batch loss and how many it got wrong; a non-finite loss skips the update.
  */
-export function trainStep(
+export async function trainStep(
   logits: tfl.LayersModel,
   optimizer: Optimizer,
   params: Param[],
@@ -346,7 +350,7 @@ export function trainStep(
   crop: number,
   classes: number,
   lr: number,
-): { loss: number; wrong: number } {
+): Promise<{ loss: number; wrong: number }> {
   let out: tf.Tensor | null = null;
   const input = tf.tensor4d(x, [n, crop, crop, 3]);
   const target = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes));
@@ -358,12 +362,13 @@ export function trainStep(
     },
     params.map((p) => p.variable),
   );
-  const loss = value.dataSync()[0]!;
+  // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+  const loss = (await value.data())[0]!;
   let wrong = 0;
   if (Number.isFinite(loss)) {
     optimizer.apply(grads, lr);
     const predicted = tf.tidy(() => tf.argMax(out!, 1));
-    const p = predicted.dataSync();
+    const p = await predicted.data();
     predicted.dispose();
     labels.forEach((label, i) => {
       if (p[i] !== label) wrong++;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PushEvent, SettingsInfo } from '../../core/api/contract.js';
-import type { CallOutcome, HostService } from '../../core/api/host-service.js';
+import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
 import { insertMetrics, setTag } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
@@ -10,6 +10,7 @@ import { configHash } from '../../core/schema/run-config.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import { FakeHost, seedDataset } from '../helpers/fake-jobs.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 const home = tempDir('svw-api-');
 const host = new FakeHost();
@@ -41,18 +42,7 @@ afterAll(async () => {
   home.cleanup();
 });
 
-/** The result of a call that must succeed. */
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
-
-async function failure(method: string, input: unknown) {
-  const outcome: CallOutcome = await service.call(method, input);
-  if (outcome.ok) throw new Error(`${method} unexpectedly succeeded`);
-  return { status: outcome.status, ...outcome.error };
-}
+const { ok, failure } = serviceCalls(() => service);
 
 const createRun = async (settings: string[] = [], extra: Record<string, unknown> = {}) =>
   (

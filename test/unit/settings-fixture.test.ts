@@ -7,6 +7,7 @@ import { runSettings } from '../../core/schema/settings.js';
 import { openWorkbench } from '../../core/store/workbench.js';
 import { tempDir } from '../helpers/cli.js';
 import { FakeHost, seedDataset } from '../helpers/fake-jobs.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 // The one edit that adds a setting: a field with its meta in the run config schema, and its
 // default. Everything else (API, --set, --help) must pick it up unchanged.
@@ -52,11 +53,7 @@ afterAll(async () => {
   home.cleanup();
 });
 
-async function call<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
+const { ok: call } = serviceCalls(() => service);
 
 describe('a setting added to the run config schema', () => {
   it('is served with its kind, range, unit, help and each preset default', async () => {

@@ -63,19 +63,16 @@ export const defaultText = (value: FieldSpec['default']): string =>
 export const isNumeric = (spec: FieldSpec): boolean =>
   spec.kind === 'number' || spec.kind === 'integer';
 
-const bare = (key: string) => (key.startsWith('model.') ? key.slice(6) : key);
-
-/** The field key a `--set` key means (its key, an alias, `model.dropout`); null when none. */
+/** The field key a `--set` key means (its key, an alias, its params name); null when none. */
 export function resolveKey(raw: string, names: FieldNames): string | null {
-  const key = raw.trim();
-  return names.keys.get(key) ?? names.keys.get(bare(key)) ?? null;
+  return names.keys.get(raw.trim()) ?? null;
 }
 
 /** The fields a setting's key sets: its own, or a shorthand's block. */
 export function fieldsSetBy(rawKey: string, names: FieldNames): string[] {
   const key = resolveKey(rawKey, names);
   if (key) return [key];
-  return names.shorthands.get(bare(rawKey.trim())) ?? [];
+  return names.shorthands.get(rawKey.trim()) ?? [];
 }
 
 /** Splits `key=value`; null when there is no `=` after a key. */
