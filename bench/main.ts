@@ -11,6 +11,7 @@ import { benchMemory } from './memory.js';
 import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
 import { benchRunCurves } from './run-curves.js';
 import { benchRunList } from './store.js';
+import { benchScale } from './scale.js';
 import { benchRetrieval } from './retrieval.js';
 import { formatResult, type BenchResult as Result, type Comparison } from './result.js';
 import { createBenchModel } from './train-step.js';
@@ -20,7 +21,16 @@ const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-paper', batch: 16 },
 ];
 
-const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency', 'cluster'] as const;
+const GROUPS = [
+  'store',
+  'scale',
+  'retrieval',
+  'data',
+  'model',
+  'memory',
+  'concurrency',
+  'cluster',
+] as const;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -102,6 +112,12 @@ async function main(): Promise<void> {
   if (wanted('store')) {
     process.stderr.write('benchmarking the run list and a long run’s curves…\n');
     results.push(...benchRunList(), ...benchRunCurves());
+  }
+  if (wanted('scale')) {
+    process.stderr.write(
+      'benchmarking many experiments: 100k runs, the compare chart, brushing…\n',
+    );
+    results.push(...(await benchScale(values.quick)));
   }
   if (wanted('retrieval')) {
     process.stderr.write('benchmarking nearest-neighbour search…\n');

@@ -4,6 +4,8 @@
  * - util: errors, files, formats; schema: the vocabulary every layer shares (worker messages,
  *   job specs, run and model configs, setting descriptors);
  * - image, engine, model, filter, store, data, train, retrieval: the library;
+ * - analysis: what many runs say together (hyperparameter importance);
+ * - sweep: sweeps as objects, their search spaces, ASHA's early stopping, the ablation study;
  * - jobs: hosts, scheduler and the worker entry; api, server, cli: the hosts' faces.
  */
 export const CORE_LAYERS = [
@@ -17,6 +19,8 @@ export const CORE_LAYERS = [
   'data',
   'train',
   'retrieval',
+  'analysis',
+  'sweep',
   'jobs',
   'api',
   'server',

@@ -6,6 +6,11 @@ import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
 import type { RunConfig } from '../schema/run-config.js';
 import type { ClusterProfile } from '../schema/cluster.js';
+import { sweepSpecSchema } from '../schema/sweep.js';
+import type { ImportanceRow } from '../analysis/importance.js';
+import type { FieldCatalog, RunColumn } from '../store/run-values.js';
+import type { SweepDetail, SweepSummary } from '../sweep/summary.js';
+import type { AblationTable } from '../sweep/ablation.js';
 import type { SettingsInfo } from '../schema/settings.js';
 export type { SettingDescriptor, SettingsInfo } from '../schema/settings.js';
 export type { ShorthandDescriptor } from '../schema/setting-shorthands.js';
@@ -22,6 +27,16 @@ const checkpoint = z.enum(['best', 'last']);
 const split = z.enum(['train', 'val']);
 /** `key=value` settings exactly as `svw train --set` takes them. */
 const settings = z.array(z.string().min(1).max(500)).max(200);
+const filterText = z.string().max(2000);
+/** A field as the filter language names it: `params.optim.lr`, `metrics.val_loss.min`, `status`. */
+const fieldText = z.string().min(1).max(300);
+/** Runs to look at together: those a filter selects, narrowed to some ids when given. */
+const runSet = {
+  filter: filterText.optional(),
+  ids: z.array(id).max(100_000).optional(),
+};
+/** The most runs the parallel-coordinates view draws at once. */
+export const MAX_COLUMN_RUNS = 10_000;
 
 export const methodInputs = {
   /** Version, home folder, the engine a job would run on, and what this host can do. */
@@ -37,6 +52,15 @@ export const methodInputs = {
   /** Metric series of a run, each reduced to at most maxPoints (min/max-preserving buckets). */
   runMetrics: z.strictObject({
     id,
+    keys: z.array(shortText).max(50).optional(),
+    maxPoints: z.number().int().min(10).max(100_000).optional(),
+  }),
+  /**
+   * Metric series of many runs at once (Compare), each reduced in SQLite to at most maxPoints
+   * (the lowest and highest point of each range of steps).
+   */
+  runsMetrics: z.strictObject({
+    ids: z.array(id).min(1).max(100),
     keys: z.array(shortText).max(50).optional(),
     maxPoints: z.number().int().min(10).max(100_000).optional(),
   }),
@@ -94,7 +118,68 @@ export const methodInputs = {
     out: z.string().min(1).max(4096),
     force: z.boolean().optional(),
   }),
-  compareRuns: z.strictObject({ ids: z.array(id).min(1).max(50) }),
+  compareRuns: z.strictObject({ ids: z.array(id).min(1).max(100) }),
+
+  /** The params (with whether each is numeric) and metrics that a set of runs have. */
+  runFields: z.strictObject(runSet),
+  /** Values of fields for a set of runs, a column each (the parallel-coordinates view). */
+  runColumns: z.strictObject({
+    ...runSet,
+    fields: z.array(fieldText).min(1).max(40),
+    limit: z.number().int().positive().max(MAX_COLUMN_RUNS).optional(),
+  }),
+  /** The filter that axis selections mean (within a base filter), and how many runs it selects. */
+  brushFilter: z.strictObject({
+    base: filterText.optional(),
+    selections: z
+      .array(
+        z.union([
+          z.strictObject({ field: fieldText, min: z.number(), max: z.number() }),
+          z.strictObject({
+            field: fieldText,
+            values: z
+              .array(z.union([z.string().max(500), z.number()]))
+              .min(1)
+              .max(1000),
+          }),
+        ]),
+      )
+      .max(40),
+  }),
+  /** Random-forest permutation importance of every varying param for a metric, with Spearman's ρ. */
+  paramImportance: z.strictObject({
+    ...runSet,
+    metric: z
+      .string()
+      .regex(/^[a-z0-9_]+$/)
+      .max(100),
+  }),
+
+  /** A grid or random search, with or without ASHA early stopping; its runs are queued. */
+  createSweep: sweepSpecSchema.extend({
+    datasetId: id,
+    preset: shortText,
+    experiment: shortText.optional(),
+    name: shortText.optional(),
+    start: z.boolean(),
+  }),
+  listSweeps: z.strictObject({}),
+  getSweep: z.strictObject({ id }),
+  /** Cancels a sweep's queued and running runs; ASHA stops judging it. */
+  cancelSweep: z.strictObject({ id }),
+  /** The paper's ablation study on a dataset: each variant with N seeds, queued. */
+  createAblation: z.strictObject({
+    datasetId: id,
+    preset: shortText,
+    seeds: z.number().int().min(1).max(20).optional(),
+    epochs: z.number().int().min(1).max(10_000).optional(),
+    settings: settings.optional(),
+    experiment: shortText.optional(),
+    name: shortText.optional(),
+    start: z.boolean(),
+  }),
+  /** An ablation study's table, with its CSV and Markdown exports. */
+  ablationTable: z.strictObject({ id }),
 
   listDatasets: z.strictObject({}),
   getDataset: z.strictObject({ id }),
@@ -307,6 +392,7 @@ export interface MethodOutputs {
   listRuns: RunSummary[];
   getRun: RunDetail;
   runMetrics: MetricSeries[];
+  runsMetrics: { id: number; series: MetricSeries[] }[];
   runEvaluation: EvaluationDetail | null;
   runMistakes: Mistake[];
   runLogs: { id: number; level: string; message: string; createdAt: string }[];
@@ -314,7 +400,8 @@ export interface MethodOutputs {
   settings: SettingsInfo;
   checkRun: CheckResult;
   schedulePreview: { epoch: number; lr: number }[];
-  createRuns: { runIds: number[] };
+  /** A sweep of several runs is recorded as a grid sweep. */
+  createRuns: { runIds: number[]; sweepId?: number };
   startRun: { ok: true };
   cancelRun: { ok: boolean };
   resumeRun: { ok: true };
@@ -331,6 +418,21 @@ export interface MethodOutputs {
   noteRun: { ok: true };
   exportRun: { out: string; checkpoint: 'best' | 'last'; files: string[]; bytes: number };
   compareRuns: CompareResult;
+  runFields: FieldCatalog & { total: number };
+  runColumns: { ids: number[]; total: number; columns: RunColumn[] };
+  brushFilter: { filter: string; count: number };
+  paramImportance: ImportanceRow[];
+  createSweep: { sweepId: number; runIds: number[] };
+  listSweeps: SweepSummary[];
+  getSweep: SweepDetail;
+  cancelSweep: { cancelled: number };
+  createAblation: { sweepId: number; runIds: number[] };
+  ablationTable: AblationTable & {
+    /** Each variant's label and what the paper says of it. */
+    notes: { name: string; label: string; note: string }[];
+    csv: string;
+    markdown: string;
+  };
   listDatasets: DatasetRow[];
   getDataset: DatasetDetail;
   datasetImages: { total: number; items: DatasetImageRef[] };

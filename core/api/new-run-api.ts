@@ -17,10 +17,10 @@ import { prepareRun } from '../train/prepare.js';
 import { LrSchedule } from '../train/schedule.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import type { ServiceContext } from './context.js';
-import type { CheckResult, PresetInfo } from './contract.js';
+import type { CheckResult, MethodInput, PresetInfo } from './contract.js';
+import { MAX_SWEEP_TRIALS } from '../schema/sweep.js';
+import { createSweep, planRuns } from '../sweep/create.js';
 import type { Handlers } from './dispatch.js';
-
-const MAX_SWEEP_RUNS = 200;
 
 const DESCRIPTIONS: Record<string, string> = {
   'alexnet-paper':
@@ -51,14 +51,6 @@ function buildConfig(
   return prepareRun(db, { dataset: datasetId, preset, settings }).config;
 }
 
-/** Every combination of the sweep's values, as extra settings (the first key varies slowest). */
-function combinations(sweep: Record<string, string[]>): string[][] {
-  return Object.entries(sweep).reduce<string[][]>(
-    (combos, [key, values]) => combos.flatMap((c) => values.map((v) => [...c, `${key}=${v}`])),
-    [[]],
-  );
-}
-
 /** The methods behind the New run form: presets, settings, checks, schedule previews, creation, cloning. */
 export function newRunApi(ctx: ServiceContext) {
   const { db } = ctx.wb;
@@ -66,6 +58,20 @@ export function newRunApi(ctx: ServiceContext) {
     const row = findDataset(db, id);
     if (!row || row.id !== id) throw new NotFoundError(`no dataset ${id}`);
     return row;
+  };
+  /** One queued run of the form's settings (and a one-value sweep's). */
+  const createOne = (input: MethodInput<'createRuns'>, extra: string[]) => {
+    const { runs, dataset } = planRuns(
+      db,
+      { dataset: input.datasetId, preset: input.preset, settings: input.settings },
+      [{ trial: '1', extra }],
+    );
+    return insertRun(db, {
+      experiment: input.experiment || 'default',
+      name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
+      datasetId: dataset.id,
+      config: runs[0]!.config,
+    });
   };
   const handlers: Pick<
     Handlers,
@@ -132,39 +138,40 @@ export function newRunApi(ctx: ServiceContext) {
       if (input.on !== undefined) requireCluster(db, input.on);
       const sweep = input.sweep ?? {};
       const count = Object.values(sweep).reduce((n, values) => n * values.length, 1);
-      if (count > MAX_SWEEP_RUNS)
-        throw new UserError(`the sweep makes ${count} runs; at most ${MAX_SWEEP_RUNS} at once`);
-      // Every run is validated before any is created, so a bad value creates nothing.
-      const planned = combinations(sweep).map((extra) => {
-        try {
-          const { config } = prepareRun(db, {
-            dataset: input.datasetId,
-            preset: input.preset,
-            settings: [...input.settings, ...extra],
-          });
-          return { config, extra };
-        } catch (err) {
-          if (err instanceof UserError && !(err instanceof NotFoundError) && extra.length)
-            throw new UserError(`${extra.join(' ')}: ${err.message}`);
-          throw err;
-        }
-      });
-      const runIds = transaction(db, () =>
-        planned.map(({ config, extra }) => {
-          const id = insertRun(db, {
-            experiment: input.experiment || 'default',
-            name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
-            datasetId: input.datasetId,
-            config,
-          });
-          if (input.on !== undefined) setRunCluster(db, id, input.on);
-          return id;
-        }),
-      );
+      if (count > MAX_SWEEP_TRIALS)
+        throw new UserError(`the sweep makes ${count} runs; at most ${MAX_SWEEP_TRIALS} at once`);
+      const created =
+        count > 1
+          ? // Several runs are a grid sweep: one object, with its own page.
+            createSweep(db, {
+              dataset: input.datasetId,
+              preset: input.preset,
+              experiment: input.experiment,
+              name: input.name,
+              spec: {
+                method: 'grid',
+                settings: input.settings,
+                space: Object.fromEntries(
+                  Object.entries(sweep).map(([k, values]) => [k, { values }]),
+                ),
+              },
+            })
+          : {
+              runIds: [
+                createOne(
+                  input,
+                  Object.entries(sweep).map(([k, [v]]) => `${k}=${v}`),
+                ),
+              ],
+            };
+      if (input.on !== undefined) {
+        const on = input.on;
+        transaction(db, () => created.runIds.forEach((id) => setRunCluster(db, id, on)));
+      }
       ctx.emit({ type: 'runs-changed' });
       // Started in one go, the runs of a sweep for a cluster are submitted as one job array.
-      if (input.start) for (const id of runIds) ctx.scheduler.enqueue(id);
-      return { runIds };
+      if (input.start) for (const id of created.runIds) ctx.scheduler.enqueue(id);
+      return created;
     },
 
     cloneRun: ({ id }) => {

@@ -3,7 +3,7 @@ import { datasetClasses } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { runIndexes } from '../store/indexes.js';
 import { latestMistakes } from '../store/mistakes.js';
-import { metricRanges, type MetricRange } from '../store/run-compare.js';
+import { bestValue, metricRanges } from '../store/run-compare.js';
 import { metricSeries } from '../store/metric-series.js';
 import { logsAfter, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
@@ -36,16 +36,6 @@ export function summarize(db: Db, rows: RunListItem[]): RunSummary[] {
   }));
 }
 
-/**
- * The best value of a metric: the lowest error or loss, the highest throughput, accuracy or
- * precision, and the newest value of anything else (a learning rate has no best).
- */
-export function bestValue(key: string, range: MetricRange): number {
-  if (/error|loss/.test(key)) return range.min;
-  if (/per_sec|accuracy|p_at_|precision/.test(key)) return range.max;
-  return range.latest;
-}
-
 export function bestMetrics(db: Db, runId: number): Record<string, number> {
   return Object.fromEntries(
     [...metricRanges(db, runId)].map(([key, range]) => [key, bestValue(key, range)]),
@@ -76,6 +66,7 @@ export function runQueries(ctx: ServiceContext) {
     | 'listRuns'
     | 'getRun'
     | 'runMetrics'
+    | 'runsMetrics'
     | 'runEvaluation'
     | 'runMistakes'
     | 'runLogs'
@@ -104,6 +95,12 @@ export function runQueries(ctx: ServiceContext) {
       requireRun(ctx.wb, id);
       return metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS);
     },
+
+    runsMetrics: ({ ids, keys, maxPoints }) =>
+      [...new Set(ids)].map((id) => {
+        requireRun(ctx.wb, id);
+        return { id, series: metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS) };
+      }),
 
     runEvaluation: ({ id, which }) => {
       const run = requireRun(ctx.wb, id);

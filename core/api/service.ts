@@ -20,6 +20,10 @@ import { resourceFor } from './resources.js';
 import { retrievalApi } from './retrieval-api.js';
 import { runActionsApi } from './run-actions-api.js';
 import { runQueries } from './runs-api.js';
+import { analysisApi } from './analysis-api.js';
+import { sweepsApi } from './sweeps-api.js';
+import { recoverSweepRuns } from '../sweep/recover.js';
+import { RefusedError } from '../util/errors.js';
 
 /** At most this many progress events per run (and per import) each second. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -99,7 +103,8 @@ export function createHostService(options: HostServiceOptions): HostService {
 
   const onStatus = guarded('a run status change', (runId: number, status: RunStatus) => {
     if (status !== 'running') progress.drop(runId, FINAL_STATUSES.includes(status));
-    const error = status === 'failed' ? (getRun(wb.db, runId)?.error ?? null) : null;
+    const error =
+      status === 'failed' || status === 'pruned' ? (getRun(wb.db, runId)?.error ?? null) : null;
     emit({ type: 'run-status', runId, status, error });
   });
 
@@ -162,8 +167,11 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
       ...clustersApi(ctx),
+      ...analysisApi(ctx),
+      ...sweepsApi(ctx),
     };
-    // Runs a host queued before it closed or died are this host's to run now.
+    // Runs a host queued before it closed or died are this host's to run now, and so are the
+    // sweep trials it left interrupted (or pruned, where ASHA had decided before it could stop).
     for (const runId of scheduler.recoverQueued())
       emit({ type: 'run-status', runId, status: 'queued', error: null });
     // Cluster jobs a stopped host left running are followed on from where it stopped reading.
@@ -174,6 +182,15 @@ export function createHostService(options: HostServiceOptions): HostService {
         status: getRun(wb.db, runId)?.status ?? 'running',
         error: null,
       });
+    const sweeps = recoverSweepRuns(wb.db);
+    for (const runId of sweeps.pruned) onStatus(runId, 'pruned');
+    for (const runId of sweeps.resume) {
+      try {
+        scheduler.enqueue(runId, true);
+      } catch (err) {
+        if (!(err instanceof RefusedError)) throw err;
+      }
+    }
     return { scheduler, handlers };
   })();
 

@@ -3,14 +3,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError, errorMessage } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { registerCluster } from './commands/cluster.js';
+import { registerAblation } from './commands/ablation.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerImportance } from './commands/importance.js';
 import { registerEval } from './commands/eval.js';
 import { registerModel } from './commands/model.js';
 import { registerPredict } from './commands/predict.js';
 import { registerRetrieval } from './commands/retrieval.js';
 import { registerExport, registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerTrain } from './commands/train.js';
 
 const VERSION = '0.1.0';
@@ -34,6 +37,9 @@ function buildProgram(): Command {
   registerRetrieval(program);
   registerTrain(program);
   registerRuns(program);
+  registerSweep(program);
+  registerAblation(program);
+  registerImportance(program);
   registerExport(program);
   registerServe(program);
   registerCluster(program);

@@ -26,6 +26,15 @@ export function recordMessage(db: Db, job: JobSpec, message: WorkerMessage): voi
         'info',
         `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${message.engine.detail})`,
       );
+      if (message.engine.adapter) {
+        const a = message.engine.adapter;
+        addLog(
+          db,
+          runId,
+          'info',
+          `adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ', software' : ''})`,
+        );
+      }
       for (const s of message.skipped)
         addLog(db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
       return;

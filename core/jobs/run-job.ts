@@ -1,6 +1,7 @@
 import { transaction, type Db } from '../store/db.js';
 import {
   addLog,
+  discardAfterEpoch,
   finishRun,
   getRun,
   markRunning,
@@ -15,6 +16,7 @@ import { errorMessage, RefusedError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
 import { recordMessage } from './record-message.js';
+import { judgeEpoch } from '../sweep/early-stop.js';
 
 const describe = (err: unknown) => storageError(err)?.message ?? errorMessage(err);
 
@@ -78,6 +80,10 @@ export class RunningJob {
   ): RunningJob {
     return new RunningJob(db, host, job, options, process);
   }
+  /** Set when the run's sweep stops it (ASHA): the epoch it stops at, and why. */
+  private pruned: { epoch: number; reason: string } | null = null;
+  /** Set when the host stops the job to close, meaning to resume it when it opens again. */
+  private interruption: string | null = null;
 
   constructor(
     private readonly db: Db,
@@ -148,9 +154,13 @@ export class RunningJob {
         if (message.type === 'done') finished = message.status;
         if (message.type === 'error') failure = message.error;
         // One transaction per message: whatever the worker reported is committed before it can die.
+        let verdict: { prune: string } | null = null;
         this.write(
           () => {
             recordMessage(db, job, message);
+            // Once pruned, the epochs a run finishes while it stops are not judged again.
+            if (message.type === 'epoch' && job.kind === 'train' && !this.pruned)
+              verdict = judgeEpoch(db, job.runId, message.epochsDone);
             receipt?.();
           },
           (err) => {
@@ -159,7 +169,10 @@ export class RunningJob {
             failure = { message: `the host could not store the job's progress: ${describe(err)}` };
             this.process.kill();
           },
-          () => options.onMessage?.(message),
+          () => {
+            options.onMessage?.(message);
+            if (verdict && message.type === 'epoch') this.prune(message.epochsDone, verdict.prune);
+          },
         );
       });
       this.process.onQueueState?.((state) => {
@@ -189,12 +202,15 @@ export class RunningJob {
         ended = true;
         clearTimeout(this.killTimer);
         let status: RunStatus;
+        const stopped = finished === 'cancelled' || (!finished && this.cancelRequested);
         if (finished === 'completed') status = 'completed';
+        else if (this.pruned && stopped && !failure) status = 'pruned';
         else if (outcome?.status === 'interrupted') {
           status = 'interrupted';
           failure = { message: outcome.message };
           this.resubmit = Boolean(outcome.resubmit) && trains;
-        } else if (finished) status = finished;
+        } else if (this.interruption && !finished) status = 'interrupted';
+        else if (finished) status = finished;
         else if (this.cancelRequested || outcome?.status === 'cancelled') status = 'cancelled';
         else {
           status = 'failed';
@@ -209,7 +225,13 @@ export class RunningJob {
         this.write(
           () => {
             endActiveJob(db, activeId);
-            if (trains)
+            if (trains && status === 'pruned' && this.pruned) {
+              // The run ends at the rung's epoch: the steps the worker took past it are dropped.
+              discardAfterEpoch(db, job.runId, this.pruned.epoch);
+              finishRun(db, job.runId, status, { message: this.pruned.reason });
+            } else if (trains && status === 'interrupted' && this.interruption !== null)
+              finishRun(db, job.runId, status, { message: this.interruption });
+            else if (trains)
               finishRun(
                 db,
                 job.runId,
@@ -302,6 +324,16 @@ export class RunningJob {
     this.killTimer = setTimeout(() => this.process.kill(), graceMs);
   }
 
+  /**
+   * Stops the run because its sweep pruned it at the end of `epoch`: the worker stops as on a
+   * cancel (after its current step), and the run ends `pruned` with the reason.
+   */
+  prune(epoch: number, reason: string): void {
+    if (this.pruned || this.cancelRequested) return;
+    this.pruned = { epoch, reason };
+    this.cancel();
+  }
+
   /** Kills the worker at once (host shutdown). */
   kill(): void {
     this.process.kill();
@@ -313,5 +345,14 @@ export class RunningJob {
    */
   detach(): void {
     this.detachNow();
+  }
+
+  /**
+   * Kills the worker at once, ending the run `interrupted` (resumable from its last checkpoint)
+   * rather than failed: the host closes, and means to carry on with it when it opens again.
+   */
+  interrupt(reason: string): void {
+    this.interruption = reason;
+    this.process.kill();
   }
 }

@@ -285,9 +285,17 @@ export class Scheduler {
         // The note is a courtesy; the run's lease lapses either way.
       }
     }
-    for (const job of this.active.values())
+    for (const [runId, job] of this.active) {
+      // A cluster's job goes on in its cluster, and the next host takes it over. A sweep's
+      // running trials are interrupted, to resume with the sweep when a host opens the
+      // workbench again; other runs end failed, killed with the host.
       if (job.remote) job.detach();
+      else if (getRun(this.wb.db, runId)?.sweepId != null)
+        job.interrupt(
+          'the workbench closed while this sweep trial ran; it resumes from its last checkpoint when the workbench opens again',
+        );
       else job.kill();
+    }
     this.remote.detachAll();
     this.settle();
   }

@@ -25,7 +25,10 @@ export const optimSchema = z.strictObject({
   lr: z
     .number()
     .positive()
-    .register(settingMeta, optim('learning rate at the start', { aliases: ['lr'] })),
+    .register(
+      settingMeta,
+      optim('learning rate at the start', { aliases: ['lr'], logScale: true }),
+    ),
   momentum: z
     .number()
     .min(0)
@@ -35,7 +38,7 @@ export const optimSchema = z.strictObject({
     .number()
     .min(0)
     .max(1)
-    .register(settingMeta, optim('L2 weight decay', { aliases: ['weightDecay'] })),
+    .register(settingMeta, optim('L2 weight decay', { aliases: ['weightDecay'], logScale: true })),
   caffeBias: z
     .boolean()
     .register(

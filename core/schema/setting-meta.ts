@@ -16,6 +16,8 @@ export interface SettingMeta {
   aliases?: string[];
   /** The host sets it from the dataset's images when a run is made, so the form has no field. */
   fromDataset?: boolean;
+  /** Searched on a log scale: a sweep's range draws it log-uniformly (learning rates). */
+  logScale?: boolean;
 }
 
 /** The form's fieldsets and the CLI help's sections, in their order. */

@@ -32,6 +32,8 @@ export interface SettingDescriptor {
   help: string;
   /** The host fits it to the dataset's images, so the form has no field for it. */
   fromDataset?: boolean;
+  /** A sweep's range over it is log-uniform unless it says otherwise. */
+  logScale?: boolean;
 }
 
 /** Everything the host serves about settings (the `settings` API method). */
@@ -159,6 +161,7 @@ export function describeSettings(
       ...(meta.unit ? { unit: meta.unit } : {}),
       help: meta.help,
       ...(meta.fromDataset ? { fromDataset: true } : {}),
+      ...(meta.logScale ? { logScale: true } : {}),
     };
     entries.push({ descriptor, path, ...(values ? { values } : {}) });
   };

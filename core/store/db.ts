@@ -91,13 +91,28 @@ export function migrate(db: Db, migrations: Migration[] = loadMigrations()): num
     const record = db.prepare('INSERT OR IGNORE INTO schema_migrations (version) VALUES (?)');
     for (const version of applied) record.run(version);
   })();
-  for (const m of migrations.filter((m) => !applied.has(m.version))) {
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(m.version);
-      const now = db.pragma('user_version', { simple: true }) as number;
-      db.pragma(`user_version = ${Math.max(now, m.version)}`);
-    })();
+  // Foreign keys are off while migrating (SQLite ignores the pragma inside a transaction), so
+  // that a migration may rebuild a table as SQLite's ALTER TABLE guide says: with them on,
+  // dropping the old table would cascade-delete every row that points at it. Each migration
+  // must still leave every reference valid, checked before it commits.
+  const enforced = db.pragma('foreign_keys', { simple: true }) === 1;
+  if (enforced) db.pragma('foreign_keys = OFF');
+  try {
+    for (const m of migrations.filter((m) => !applied.has(m.version))) {
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = db.pragma('foreign_key_check') as { table: string; parent: string }[];
+        if (broken.length > 0)
+          throw new Error(
+            `migration ${m.name} leaves ${broken.length} broken references (${broken[0]!.table} → ${broken[0]!.parent})`,
+          );
+        db.prepare('INSERT INTO schema_migrations (version) VALUES (?)').run(m.version);
+        const now = db.pragma('user_version', { simple: true }) as number;
+        db.pragma(`user_version = ${Math.max(now, m.version)}`);
+      })();
+    }
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
   }
   return latest;
 }

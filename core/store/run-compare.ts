@@ -27,3 +27,25 @@ export function metricRanges(db: Db, runId: number): Map<string, MetricRange> {
     .all(runId) as ({ key: string } & MetricRange)[];
   return new Map(rows.map(({ key, ...range }) => [key, range]));
 }
+
+/** Which end of a metric is its best: lower errors and losses, higher throughput and precision. */
+export function metricGoal(key: string): 'min' | 'max' | null {
+  if (/error|loss/.test(key)) return 'min';
+  if (/per_sec|accuracy|p_at_|precision/.test(key)) return 'max';
+  return null;
+}
+
+/**
+ * The best value of a metric: the lowest error or loss, the highest throughput, accuracy or
+ * precision, and the newest value of anything else (a learning rate has no best).
+ */
+export function bestValue(key: string, range: MetricRange): number {
+  const goal = metricGoal(key);
+  return goal === 'min' ? range.min : goal === 'max' ? range.max : range.latest;
+}
+
+/** The filter field of a metric's best value: `metrics.val_top1_error.min`. */
+export function bestField(key: string): string {
+  const goal = metricGoal(key);
+  return `metrics.${key}${goal ? `.${goal}` : ''}`;
+}

@@ -2,6 +2,7 @@ import { FilterSyntaxError } from '../filter/parse.js';
 import { UserError } from '../util/errors.js';
 import type { Db } from './db.js';
 import { filterSql } from './run-filter.js';
+import { indexedPage } from './run-page.js';
 
 type Value = string | number | null;
 
@@ -93,6 +94,11 @@ export function listRuns(
   opts: { experiment?: string; filter?: string; sort?: string; limit?: number; ids?: number[] },
 ): RunListItem[] {
   const filter = filterOrThrow(opts.filter ?? '');
+  const page = indexedPage(db, opts);
+  if (page) {
+    const byId = new Map(listRuns(db, { ids: page }).map((r) => [r.id, r]));
+    return page.map((id) => byId.get(id)!);
+  }
   const order = sortSql(opts.sort ?? '-id');
   const experiment = opts.experiment === undefined ? '' : ' AND e.name = ?';
   const ids = opts.ids === undefined ? '' : ' AND r.id IN (SELECT value FROM json_each(?))';
@@ -118,6 +124,26 @@ export function listRuns(
     metrics: { val_top1_error: top1, val_top5_error: top5 },
     durationSec: durationSec(r.startedAt, r.endedAt, r.status),
   }));
+}
+
+/**
+ * Ids of the runs a filter selects (newest first), at most `limit`, and how many it selects in
+ * all: the parallel-coordinates view and importance read many runs' values by id.
+ */
+export function filteredRunIds(
+  db: Db,
+  opts: { filter?: string; ids?: readonly number[]; limit?: number },
+): { ids: number[]; total: number } {
+  const filter = filterOrThrow(opts.filter ?? '');
+  const only = opts.ids === undefined ? '' : ' AND r.id IN (SELECT value FROM json_each(?))';
+  const args = [...filter.params, ...(opts.ids === undefined ? [] : [JSON.stringify(opts.ids)])];
+  const all = db
+    .prepare(
+      `SELECT r.id ${FROM} WHERE CASE WHEN ${filter.where} THEN 1 ELSE 0 END${only} ORDER BY r.id DESC`,
+    )
+    .pluck()
+    .all(...args) as number[];
+  return { ids: opts.limit === undefined ? all : all.slice(0, opts.limit), total: all.length };
 }
 
 /** Seconds a run took, or has been running. */

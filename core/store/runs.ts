@@ -5,8 +5,16 @@ import { transaction, type Db } from './db.js';
 import { processAlive } from './leases.js';
 import { insertMistakes, pruneMistakes } from './mistakes.js';
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-export const FINAL_STATUSES: RunStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+/** `pruned`: stopped early by its sweep (ASHA), with the reason in `error`. */
+export type RunStatus =
+  'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'pruned';
+export const FINAL_STATUSES: RunStatus[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+  'pruned',
+];
 
 export interface RunRow {
   id: number;
@@ -20,6 +28,7 @@ export interface RunRow {
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
+  /** Why it failed, or why its sweep pruned it. */
   error: string | null;
   errorStack: string | null;
   backend: string | null;
@@ -40,6 +49,9 @@ export interface RunRow {
   node: string | null;
   epochsDone: number;
   epochsTotal: number;
+  /** The sweep it belongs to, and its trial number or ablation variant there. */
+  sweepId: number | null;
+  sweepTrial: string | null;
 }
 
 /** The SELECT behind every run query; filters use the aliases r (runs), e (experiments), d (datasets). */
@@ -48,7 +60,7 @@ export const RUN_SELECT = `SELECT r.id, r.experiment_id AS experimentId, e.name 
   r.started_at AS startedAt, r.ended_at AS endedAt, r.error, r.error_stack AS errorStack, r.backend,
   r.engine_package AS enginePackage, r.engine_version AS engineVersion, r.device, r.seed,
   r.config_hash AS configHash, r.config, r.host_pid AS hostPid, r.worker_pid AS workerPid,
-  r.host_id AS hostId, r.gpu, r.cluster, r.node,
+  r.host_id AS hostId, r.gpu, r.cluster, r.node, r.sweep_id AS sweepId, r.sweep_trial AS sweepTrial,
   r.epochs_done AS epochsDone, r.epochs_total AS epochsTotal
   FROM runs r JOIN experiments e ON e.id = r.experiment_id LEFT JOIN datasets d ON d.id = r.dataset_id`;
 
@@ -62,14 +74,20 @@ export function ensureExperiment(db: Db, name: string): number {
 /** Records a new queued run with every hyperparameter in params. */
 export function insertRun(
   db: Db,
-  run: { experiment: string; name?: string; datasetId: number; config: RunConfig },
+  run: {
+    experiment: string;
+    name?: string;
+    datasetId: number;
+    config: RunConfig;
+    sweep?: { id: number; trial: string };
+  },
 ): number {
   return transaction(db, () => {
     const experimentId = ensureExperiment(db, run.experiment);
     const { lastInsertRowid } = db
       .prepare(
-        `INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total, sweep_id, sweep_trial)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         experimentId,
@@ -81,6 +99,8 @@ export function insertRun(
         configHash(run.config),
         JSON.stringify(run.config),
         run.config.epochs,
+        run.sweep?.id ?? null,
+        run.sweep?.trial ?? null,
       );
     const id = Number(lastInsertRowid);
     if (!run.name) db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(`run-${id}`, id);

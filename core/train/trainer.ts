@@ -168,6 +168,9 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
       let seen = 0;
       const epochStart = performance.now();
       for await (const batch of trainLoader.batches(plan, `${config.seed}:${epoch}`)) {
+        // A prefetched batch resolves without the event loop turning, and training steps are
+        // synchronous: yield once per step so that a cancel (or a sweep's stop) is heard now.
+        await new Promise((resolve) => setImmediate(resolve));
         if (ctx.cancelled()) return 'cancelled';
         const t0 = performance.now();
         const n = batch.indices.length;
@@ -215,6 +218,8 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
           phase: 'train',
         });
       }
+      // Stopped during the last step: the epoch is not finished, so nothing of it is recorded.
+      if (ctx.cancelled()) return 'cancelled';
       const seconds = (performance.now() - epochStart) / 1000;
       const epochMetrics = [
         metric('epoch_train_loss', lossSum / seen, epoch + 1),

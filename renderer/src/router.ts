@@ -14,13 +14,21 @@ export const routes: RouteRecordRaw[] = [
     path: '/compare',
     name: 'compare',
     component: () => import('./views/CompareView.vue'),
-    // ?ids=1,2,3
+    // ?ids=1,2,3, and optionally the metric the curves show first: &metric=train_loss
     props: (route) => ({
       ids: String(route.query.ids ?? '')
         .split(',')
         .filter((s) => /^\d+$/.test(s))
         .map(Number),
+      metric: typeof route.query.metric === 'string' ? route.query.metric : undefined,
     }),
+  },
+  { path: '/sweeps', name: 'sweeps', component: () => import('./views/SweepsView.vue') },
+  {
+    path: '/sweeps/:id(\\d+)',
+    name: 'sweep',
+    component: () => import('./views/SweepView.vue'),
+    props: (route) => ({ id: Number(route.params.id) }),
   },
   { path: '/retrieval', name: 'retrieval', component: () => import('./views/RetrievalView.vue') },
   { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue') },

@@ -9,10 +9,14 @@ import { compareResult, evaluation, series } from './run-detail-fixtures';
 function fakeHost() {
   return installFakeClient({
     compareRuns: async ({ ids }: MethodInput<'compareRuns'>) => compareResult(ids),
-    runMetrics: async ({ id }: MethodInput<'runMetrics'>) => [
-      series('val_top1_error', 10, (i) => 0.9 - i / 20 - id / 100),
-      series('train_loss', 400),
-    ],
+    runsMetrics: async ({ ids }: MethodInput<'runsMetrics'>) =>
+      ids.map((id) => ({
+        id,
+        series: [
+          series('val_top1_error', 10, (i) => 0.9 - i / 20 - id / 100),
+          series('train_loss', 400),
+        ],
+      })),
     runEvaluation: async () => evaluation(['cat', 'dog'], [0.3, 0.4]),
   });
 }
@@ -27,9 +31,11 @@ describe('compare store', () => {
     expect(store.runs.map((r) => r.id)).toEqual([3, 1, 2]);
     expect([...store.series.keys()].sort()).toEqual([1, 2, 3]);
     expect(store.series.get(2)?.train_loss).toHaveLength(400);
-    const metrics = fake.calls.filter(([m]) => m === 'runMetrics').map(([, i]) => i);
-    expect(metrics).toHaveLength(3);
-    expect(metrics[0]).toMatchObject({ maxPoints: 1000, keys: expect.arrayContaining(['lr']) });
+    // One request for the three runs' curves.
+    const metrics = fake.calls.filter(([m]) => m === 'runsMetrics').map(([, i]) => i);
+    expect(metrics).toEqual([
+      { ids: [3, 1, 2], maxPoints: 1000, keys: expect.arrayContaining(['lr', 'train_loss']) },
+    ]);
   });
 
   it('removes a run without asking the host again', async () => {
@@ -47,9 +53,9 @@ describe('compare store', () => {
     expect(fake.calls.length).toBe(calls);
     // Adding a run back needs the host, but only for the new run's curves.
     await store.load([1, 3, 2]);
-    expect(fake.calls.slice(calls).map(([m, i]) => [m, (i as { id?: number }).id])).toEqual([
-      ['compareRuns', undefined],
-      ['runMetrics', 2],
+    expect(fake.calls.slice(calls).map(([m, i]) => [m, (i as { ids?: number[] }).ids])).toEqual([
+      ['compareRuns', [1, 3, 2]],
+      ['runsMetrics', [2]],
     ]);
   });
 
@@ -86,9 +92,9 @@ describe('compare store', () => {
 
     installFakeClient({
       compareRuns: async ({ ids }: MethodInput<'compareRuns'>) => compareResult(ids),
-      runMetrics: async ({ id }: MethodInput<'runMetrics'>) => {
-        if (id === 2) throw new ApiError('internal', 'disk error');
-        return [series('train_loss', 5)];
+      runsMetrics: async ({ ids }: MethodInput<'runsMetrics'>) => {
+        if (ids.includes(2)) throw new ApiError('internal', 'disk error');
+        return ids.map((id) => ({ id, series: [series('train_loss', 5)] }));
       },
     });
     await store.load([1, 2]);

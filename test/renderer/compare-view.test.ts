@@ -14,7 +14,8 @@ const CLASSES = ['cat', 'dog', 'ship', 'frog'];
 async function mountCompare(ids: number[]) {
   const fake = installFakeClient({
     compareRuns: async ({ ids: wanted }: MethodInput<'compareRuns'>) => compareResult(wanted),
-    runMetrics: async () => [series('val_top1_error', 5), series('train_loss', 200)],
+    runsMetrics: async ({ ids }: MethodInput<'runsMetrics'>) =>
+      ids.map((id) => ({ id, series: [series('val_top1_error', 5), series('train_loss', 200)] })),
     runEvaluation: async ({ id }: MethodInput<'runEvaluation'>) =>
       id === 1
         ? evaluation(CLASSES, [0.5, 0.2, 0.3, 0.4])

@@ -38,6 +38,8 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
       gpu: null,
       cluster: null,
       node: 'workstation',
+      sweepId: null,
+      sweepTrial: null,
       epochsDone: 2,
       epochsTotal: 10,
     },

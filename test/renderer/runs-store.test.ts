@@ -111,23 +111,23 @@ describe('runs store', () => {
     expect(listCalls(fake)).toHaveLength(2);
   });
 
-  it('selects single runs, shift-click ranges, and allows compare for 2 to 50', async () => {
-    installFakeClient({ listRuns: async () => fakeRuns(60) });
+  it('selects single runs, shift-click ranges, and allows compare for 2 to 100', async () => {
+    installFakeClient({ listRuns: async () => fakeRuns(120) });
     const store = useRunsStore();
     await store.load();
-    store.toggleSelect(60);
+    store.toggleSelect(120);
     expect(store.canCompare).toBe(false);
-    store.toggleSelect(55, true);
-    expect(store.selectedIds).toEqual([60, 59, 58, 57, 56, 55]);
+    store.toggleSelect(115, true);
+    expect(store.selectedIds).toEqual([120, 119, 118, 117, 116, 115]);
     expect(store.canCompare).toBe(true);
-    store.toggleSelect(58);
-    expect(store.selectedIds).toEqual([60, 59, 57, 56, 55]);
-    // The anchor moved to 58: a range back up to 59 adds 59 and 58.
-    store.toggleSelect(59, true);
-    expect(store.selectedIds).toEqual([60, 59, 58, 57, 56, 55]);
+    store.toggleSelect(118);
+    expect(store.selectedIds).toEqual([120, 119, 117, 116, 115]);
+    // The anchor moved to 118: a range back up to 119 adds 119 and 118.
+    store.toggleSelect(119, true);
+    expect(store.selectedIds).toEqual([120, 119, 118, 117, 116, 115]);
 
     store.toggleSelectAll();
-    expect(store.selectedIds).toHaveLength(60);
+    expect(store.selectedIds).toHaveLength(120);
     expect(store.canCompare).toBe(false);
     store.toggleSelectAll();
     expect(store.selectedIds).toEqual([]);

@@ -107,4 +107,62 @@ describe('migrations', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(4);
     db.close();
   });
+
+  it('rebuilds the runs table for the pruned status and sweeps, keeping every run and what points at it', () => {
+    const file = path.join(tmp.dir, 'before-sweeps.db');
+    const old = new Database(file);
+    old.pragma('foreign_keys = ON');
+    migrate(
+      old,
+      all.slice(
+        0,
+        all.findIndex((m) => m.name.endsWith('_sweeps.sql')),
+      ),
+    );
+    old.exec(`INSERT INTO experiments (name, created_at) VALUES ('e', 'now');
+      INSERT INTO runs (experiment_id, name, preset, status, created_at, seed, config_hash, config,
+        epochs_total, epochs_done, host_id, gpu, node, error)
+      VALUES (1, 'kept', 'alexnet-cifar', 'interrupted', 'now', 3, 'h', '{}', 9, 4, 'lease', 1, 'n1', 'host died');
+      INSERT INTO params (run_id, key, value, num) VALUES (1, 'optim.lr', '0.01', 0.01);
+      INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (1, 'train_loss', 1, 0.5, 2.3, 1);
+      INSERT INTO tags (run_id, key, value) VALUES (1, 'k', 'v');`);
+    expect(() => old.prepare(`UPDATE runs SET status = 'pruned' WHERE id = 1`).run()).toThrow(
+      /CHECK constraint/,
+    );
+    old.close();
+
+    const db = openDatabase(file);
+    expect(
+      db
+        .prepare(
+          'SELECT id, name, status, seed, epochs_done AS done, host_id AS host, gpu, node, error, sweep_id AS sweep FROM runs',
+        )
+        .all(),
+    ).toEqual([
+      {
+        id: 1,
+        name: 'kept',
+        status: 'interrupted',
+        seed: 3,
+        done: 4,
+        host: 'lease',
+        gpu: 1,
+        node: 'n1',
+        error: 'host died',
+        sweep: null,
+      },
+    ]);
+    db.prepare(`UPDATE runs SET status = 'pruned' WHERE id = 1`).run();
+    expect(() => db.prepare(`UPDATE runs SET status = 'paused' WHERE id = 1`).run()).toThrow(
+      /CHECK constraint/,
+    );
+    // The rows that point at the run survived the rebuild, and still cascade with it.
+    expect(db.prepare('SELECT COUNT(*) FROM metrics').pluck().get()).toBe(1);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.prepare('DELETE FROM runs WHERE id = 1').run();
+    for (const table of ['params', 'metrics', 'tags'])
+      expect(db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get()).toBe(0);
+    db.close();
+  });
 });

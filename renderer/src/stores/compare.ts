@@ -15,21 +15,26 @@ export const COMPARE_METRICS = [
   { key: 'lr', label: 'Learning rate' },
 ] as const;
 
-export const MAX_COMPARED = 50;
+export const MAX_COMPARED = 100;
 /** Points per series asked of the host; the chart reduces further to its width. */
 const METRIC_POINTS = 1000;
-/** Metric requests in flight at once, so 50 runs do not queue 50 queries on the host together. */
-const PARALLEL = 6;
+/** How long arriving curves wait for others before the chart is redrawn with them. */
+const SERIES_BATCH_MS = 150;
+/** Runs per metrics request, and requests in flight at once: curves appear as chunks arrive. */
+const CHUNK = 25;
+const PARALLEL = 2;
 
 type RunSeries = Record<string, readonly MetricPoint[]>;
 
-/** Up to 50 runs side by side: their params, best metrics, curves and per-class errors. */
+/** Up to 100 runs side by side: their params, best metrics, curves and per-class errors. */
 export const useCompareStore = defineStore('compare', () => {
   const ids = ref<number[]>([]);
   const result = shallowRef<CompareResult | null>(null);
   const loading = ref(false);
   const error = ref<string | null>(null);
   const diffOnly = ref(false);
+  /** Runs a parallel-coordinates brush keeps (the curves show only those); null: all. */
+  const brushed = shallowRef<ReadonlySet<number> | null>(null);
 
   const series = shallowRef<ReadonlyMap<number, RunSeries>>(new Map());
   const seriesErrors = ref<Record<number, string>>({});
@@ -49,6 +54,7 @@ export const useCompareStore = defineStore('compare', () => {
     const next = [...new Set(wanted)].slice(0, MAX_COMPARED);
     const shown = new Set(result.value?.runs.map((r) => r.id) ?? []);
     ids.value = next;
+    brushed.value = null;
     if (result.value && next.every((id) => shown.has(id))) {
       result.value = keepRuns(result.value, next);
       prune(next);
@@ -89,22 +95,43 @@ export const useCompareStore = defineStore('compare', () => {
 
   async function loadSeries(todo: number[]): Promise<void> {
     const keys = COMPARE_METRICS.map((m) => m.key);
-    const queue = [...todo];
+    const chunks: number[][] = [];
+    for (let i = 0; i < todo.length; i += CHUNK) chunks.push(todo.slice(i, i + CHUNK));
+    // Curves arriving together are shown together: a chart of 100 runs is redrawn a few times
+    // while they load, not once per run.
+    const arrived = new Map<number, RunSeries>();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (arrived.size === 0) return;
+      const next = new Map(series.value);
+      for (const [id, s] of arrived) if (ids.value.includes(id)) next.set(id, s);
+      arrived.clear();
+      series.value = next;
+    };
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
         try {
-          const list = await client().api.runMetrics({ id, keys, maxPoints: METRIC_POINTS });
-          if (!ids.value.includes(id)) continue;
-          const next = new Map(series.value);
-          next.set(id, Object.fromEntries(list.map((s) => [s.key, s.points])));
-          series.value = next;
-          delete seriesErrors.value[id];
+          const list = await client().api.runsMetrics({
+            ids: chunk,
+            keys,
+            maxPoints: METRIC_POINTS,
+          });
+          for (const { id, series: s } of list) {
+            arrived.set(id, Object.fromEntries(s.map((x) => [x.key, x.points])));
+            delete seriesErrors.value[id];
+          }
+          timer ??= setTimeout(flush, SERIES_BATCH_MS);
         } catch (err) {
-          seriesErrors.value[id] = errorText(err);
+          // One run the host cannot read must not blank the others: ask for them one by one.
+          if (chunk.length > 1) chunks.push(...chunk.map((id) => [id]));
+          else seriesErrors.value[chunk[0]!] = errorText(err);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, todo.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, chunks.length) }, worker));
+    flush();
   }
 
   /** The best evaluation of a run, fetched once (null when the run has none yet). */
@@ -120,8 +147,14 @@ export const useCompareStore = defineStore('compare', () => {
     }
   }
 
+  function setBrushed(keep: readonly number[] | null): void {
+    brushed.value = keep ? new Set(keep) : null;
+  }
+
   return {
     ids,
+    brushed,
+    setBrushed,
     result,
     runs,
     params,

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, reactive, ref } from 'vue';
+import { computed, reactive, ref, shallowRef } from 'vue';
 import type { PushEvent, RunSummary } from '../../../core/api/contract';
 import { ApiError, client } from '../api/client';
 import type { LiveProgress } from '../components/runs/format';
@@ -13,8 +13,8 @@ export type RunsRow =
 /** Push events arrive in bursts while jobs run; refetch at most about twice a second. */
 export const REFRESH_MS = 500;
 export const FILTER_DEBOUNCE_MS = 250;
-/** compareRuns takes at most 50 ids. */
-export const MAX_COMPARE = 50;
+/** compareRuns takes at most 100 ids. */
+export const MAX_COMPARE = 100;
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -25,11 +25,19 @@ export const useRunsStore = defineStore('runs', () => {
   const loading = ref(false);
   const error = ref<string | null>(null);
   const filter = ref('');
+  /** The filter of the list shown (the text may be mid-edit, or wrong). */
+  const appliedFilter = ref('');
   const filterError = ref<string | null>(null);
   const sort = ref('-id');
   const grouped = ref(false);
   const collapsed = reactive(new Set<string>());
   const selected = reactive(new Set<number>());
+  /** Runs a parallel-coordinates brush keeps; null when nothing is brushed. */
+  const brushed = shallowRef<ReadonlySet<number> | null>(null);
+  /** The runs the table shows: the filter's, narrowed by the brush. */
+  const visible = computed(() =>
+    brushed.value ? runs.value.filter((r) => brushed.value!.has(r.id)) : runs.value,
+  );
   /** Batch-level progress of running runs; rows read it so a progress event needs no refetch. */
   const live = reactive(new Map<number, LiveProgress>());
   let anchor: number | null = null;
@@ -43,10 +51,10 @@ export const useRunsStore = defineStore('runs', () => {
   const sortDescending = computed(() => sort.value.startsWith('-'));
 
   const rows = computed<RunsRow[]>(() => {
-    if (!grouped.value) return runs.value.map((run) => ({ kind: 'run', run }));
+    if (!grouped.value) return visible.value.map((run) => ({ kind: 'run', run }));
     // Groups appear in the order of their first run, so the sort orders the groups too.
     const groups = new Map<string, RunSummary[]>();
-    for (const run of runs.value) {
+    for (const run of visible.value) {
       const group = groups.get(run.experiment);
       if (group) group.push(run);
       else groups.set(run.experiment, [run]);
@@ -81,6 +89,7 @@ export const useRunsStore = defineStore('runs', () => {
       });
       if (mine !== seq) return;
       runs.value = result;
+      appliedFilter.value = text;
       loaded.value = true;
       error.value = null;
       filterError.value = null;
@@ -95,6 +104,11 @@ export const useRunsStore = defineStore('runs', () => {
     } finally {
       if (mine === seq) loading.value = false;
     }
+  }
+
+  /** Narrows the table to these runs (a brush), or shows them all again (null). */
+  function setBrushed(ids: readonly number[] | null): void {
+    brushed.value = ids ? new Set(ids) : null;
   }
 
   /** Sets the filter text; the list follows once typing pauses. */
@@ -209,7 +223,11 @@ export const useRunsStore = defineStore('runs', () => {
     loading,
     error,
     filter,
+    appliedFilter,
     filterError,
+    brushed,
+    visible,
+    setBrushed,
     sort,
     sortKey,
     sortDescending,
