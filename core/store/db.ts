@@ -31,7 +31,11 @@ export interface Migration {
   sql: string;
 }
 
-/** The migrations in `dir`, named NNNN_name.sql, in order; numbering must run 1, 2, 3… */
+/**
+ * The migrations in `dir`, named NNNN_name.sql, in ascending order. Numbers are handed out per
+ * change before the changes land, so a number may be missing until the change holding it
+ * merges; each number is used once.
+ */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
   const migrations = readdirSync(dir)
     .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
@@ -42,30 +46,51 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
       sql: readFileSync(path.join(dir, file), 'utf8'),
     }));
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new Error(`migration ${m.name} is out of sequence (expected ${i + 1})`);
+    if (m.version < 1 || (i > 0 && m.version === migrations[i - 1]!.version))
+      throw new Error(`migration ${m.name} reuses number ${m.version}`);
   });
   return migrations;
 }
 
 /**
- * Brings the database up to the newest migration. Each migration runs in its own transaction
- * with its user_version bump, so a failure leaves the database at the last good version. A
- * database newer than the code is refused rather than guessed at.
+ * Brings the database up to date: every migration not yet applied runs, in order, in its own
+ * transaction with its record, so a failure leaves the database at the last good one. Applied
+ * migrations are recorded by number (a number that lands after a higher one still runs), and
+ * user_version holds the highest. A database newer than the code is refused rather than guessed at.
  */
 export function migrate(db: Db, migrations: Migration[] = loadMigrations()): number {
   const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = migrations.length;
+  const latest = Math.max(0, ...migrations.map((m) => m.version));
   if (current > latest) {
     throw new UserError(
       `the workbench database is at schema version ${current}, newer than this version of the workbench understands (${latest})`,
       'upgrade SuperVision Workbench, or point SVW_HOME at another folder',
     );
   }
-  for (const m of migrations.slice(current)) {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)',
+  );
+  const record = db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  // A database from before the record had every migration up to its user_version applied.
+  if (applied.size === 0 && current > 0) {
+    db.transaction(() => {
+      for (const m of migrations.filter((m) => m.version <= current)) {
+        record.run(m.version, m.name);
+        applied.add(m.version);
+      }
+    })();
+  }
+  for (const m of migrations.filter((m) => !applied.has(m.version))) {
     db.transaction(() => {
       db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
+      record.run(m.version, m.name);
+      const now = db.pragma('user_version', { simple: true }) as number;
+      db.pragma(`user_version = ${Math.max(now, m.version)}`);
     })();
   }
   return latest;

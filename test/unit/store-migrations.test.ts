@@ -16,11 +16,12 @@ const tables = (db: Database.Database) =>
 
 describe('migrations', () => {
   const all = loadMigrations();
+  const newest = all.at(-1)!.version;
 
   it('creates a fresh database at the newest version, in WAL mode', () => {
     const file = path.join(tmp.dir, 'fresh.db');
     const db = openDatabase(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(newest);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(tables(db)).toEqual(
       expect.arrayContaining(['datasets', 'runs', 'metrics', 'latest_metrics', 'evaluations']),
@@ -42,7 +43,7 @@ describe('migrations', () => {
     expect(tables(old)).not.toContain('runs');
     old.close();
     const db = openDatabase(file);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(newest);
     expect(tables(db)).toContain('runs');
     expect(db.prepare('SELECT name FROM datasets').all()).toEqual([{ name: 'kept' }]);
     db.close();
@@ -51,13 +52,13 @@ describe('migrations', () => {
   it('refuses a database newer than the code, and leaves it untouched', () => {
     const file = path.join(tmp.dir, 'future.db');
     const future = new Database(file);
-    future.pragma(`user_version = ${all.length + 5}`);
+    future.pragma(`user_version = ${newest + 5}`);
     future.close();
     expect(() => openDatabase(file)).toThrow(
       /newer than this version of the workbench understands/,
     );
     const check = new Database(file);
-    expect(check.pragma('user_version', { simple: true })).toBe(all.length + 5);
+    expect(check.pragma('user_version', { simple: true })).toBe(newest + 5);
     check.close();
   });
 
@@ -66,15 +67,47 @@ describe('migrations', () => {
     const broken = [
       ...all,
       {
-        version: all.length + 1,
+        version: newest + 1,
         name: 'broken.sql',
         sql: 'CREATE TABLE ok_then (x); SELECT * FROM missing_table;',
       },
     ];
     const db = new Database(file);
     expect(() => migrate(db, broken)).toThrow(/missing_table/);
-    expect(db.pragma('user_version', { simple: true })).toBe(all.length);
+    expect(db.pragma('user_version', { simple: true })).toBe(newest);
     expect(tables(db)).not.toContain('ok_then');
+    db.close();
+  });
+
+  it('applies a migration whose number lands after a higher one, once', () => {
+    const file = path.join(tmp.dir, 'gap.db');
+    const gap = [
+      { version: 1, name: '0001_a.sql', sql: 'CREATE TABLE a (x);' },
+      { version: 3, name: '0003_c.sql', sql: 'CREATE TABLE c (x);' },
+    ];
+    const db = new Database(file);
+    expect(migrate(db, gap)).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    const filled = [
+      gap[0]!,
+      { version: 2, name: '0002_b.sql', sql: 'CREATE TABLE b (x);' },
+      gap[1]!,
+    ];
+    migrate(db, filled);
+    migrate(db, filled);
+    expect(tables(db)).toEqual(expect.arrayContaining(['a', 'b', 'c']));
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    db.close();
+  });
+
+  it('takes a database from before the record as having every migration up to its version', () => {
+    const file = path.join(tmp.dir, 'unrecorded.db');
+    const db = new Database(file);
+    migrate(db, all.slice(0, 2));
+    db.exec('DROP TABLE schema_migrations');
+    migrate(db, all);
+    expect(db.pragma('user_version', { simple: true })).toBe(newest);
+    expect(tables(db)).toContain('dataset_versions');
     db.close();
   });
 });
