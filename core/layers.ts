@@ -3,7 +3,7 @@
  * below it, never from one above (test/unit/import-layers.test.ts checks every import):
  * - util: errors, files, formats; schema: the vocabulary every layer shares (worker messages,
  *   job specs, run and model configs, setting descriptors);
- * - image, engine, model, filter, store, data, train, retrieval: the library;
+ * - image, engine, model, filter, store, data, train, retrieval, analysis: the library;
  * - jobs: hosts, scheduler and the worker entry; api, server, cli: the hosts' faces.
  */
 export const CORE_LAYERS = [
@@ -17,6 +17,7 @@ export const CORE_LAYERS = [
   'data',
   'train',
   'retrieval',
+  'analysis',
   'jobs',
   'api',
   'server',

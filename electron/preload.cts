@@ -52,6 +52,12 @@ const workbench = {
   buildIndex: method('buildIndex'),
   search: method('search'),
   startDemo: method('startDemo'),
+  embeddingMap: method('embeddingMap'),
+  labelErrors: method('labelErrors'),
+  duplicates: method('duplicates'),
+  datasetVersions: method('datasetVersions'),
+  datasetVersionDiff: method('datasetVersionDiff'),
+  createDatasetVersion: method('createDatasetVersion'),
   onEvent(listener: (event: PushEvent) => void): () => void {
     // A fresh wrapper per subscription, so unsubscribing removes exactly this one.
     const forward = (_event: IpcRendererEvent, pushed: PushEvent) => listener(pushed);

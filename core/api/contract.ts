@@ -5,6 +5,9 @@ import type { CheckpointRow, RunRow, RunStatus } from '../store/runs.js';
 import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
 import type { RunConfig } from '../schema/run-config.js';
+import type { DuplicateReport, LabelErrorItem } from '../jobs/analysis-report.js';
+import type { DatasetVersion, VersionDiff } from '../store/dataset-versions.js';
+import type { AnalysisTask } from '../schema/analysis.js';
 
 /**
  * The one API between the UI and a host (Electron main, or `svw serve`): every method's input
@@ -62,6 +65,8 @@ export const methodInputs = {
    */
   createRuns: z.strictObject({
     datasetId: id,
+    /** The dataset version to train on; the newest when omitted. */
+    datasetVersion: id.optional(),
     preset: shortText,
     settings,
     sweep: z.record(shortText, z.array(z.string().min(1).max(100)).min(1).max(50)).optional(),
@@ -134,6 +139,51 @@ export const methodInputs = {
     ]),
     k: z.number().int().positive().max(100),
     metric: z.enum(['euclidean', 'cosine']).optional(),
+  }),
+
+  /**
+   * The 2-D map of every image in the run's fc7 index. Computed once in a worker (progress and
+   * the end arrive as analysis events) and cached beside the index; later calls return it.
+   */
+  embeddingMap: z.strictObject({
+    runId: id,
+    method: z.enum(['pca', 'umap']),
+    checkpoint: checkpoint.optional(),
+  }),
+  /** Images whose label is likely wrong, most suspicious first; computed and cached like the map. */
+  labelErrors: z.strictObject({
+    runId: id,
+    checkpoint: checkpoint.optional(),
+    k: z.number().int().min(1).max(100).optional(),
+    limit: z.number().int().positive().max(10_000).optional(),
+  }),
+  /** Exact and near copies, within a split and leaking across; computed and cached like the map. */
+  duplicates: z.strictObject({
+    runId: id,
+    checkpoint: checkpoint.optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    pixelThreshold: z.number().min(0).max(1).optional(),
+  }),
+  /** Every version of a dataset, version 1 (as imported) first. */
+  datasetVersions: z.strictObject({ id }),
+  /** The images a version relabels or leaves out, against the version it was made from. */
+  datasetVersionDiff: z.strictObject({ id, version: id }),
+  /** Makes a new version of a dataset from `parent` with images relabelled or excluded. */
+  createDatasetVersion: z.strictObject({
+    id,
+    parent: id,
+    changes: z
+      .array(
+        z.strictObject({
+          imageIdx: z.number().int().nonnegative(),
+          action: z.enum(['relabel', 'exclude']),
+          label: z.number().int().nonnegative().optional(),
+        }),
+      )
+      .min(1)
+      .max(100_000),
+    note: z.string().max(2000).optional(),
+    sourceRunId: id.optional(),
   }),
 
   /** Imports the bundled demo dataset if needed and starts a short alexnet-cifar run on it. */
@@ -265,6 +315,32 @@ export interface SearchResult {
   metric: 'euclidean' | 'cosine';
 }
 
+/** An analysis not done yet: it is being computed in a worker, at this stage. */
+export interface AnalysisPending {
+  state: 'computing';
+  stage: string | null;
+  done: number;
+  total: number;
+}
+
+/** Every image of a run's index placed in 2-D, with its label and the network's prediction. */
+export interface EmbeddingMap {
+  runId: number;
+  datasetId: number;
+  method: 'pca' | 'umap';
+  classes: string[];
+  /** Per point: dataset image id, coordinates, label (in the run's dataset version), split. */
+  ids: number[];
+  x: number[];
+  y: number[];
+  labels: number[];
+  train: boolean[];
+  predicted: number[];
+  confidence: number[];
+  /** PCA: share of the variance each axis explains. */
+  explained: number[] | null;
+}
+
 export interface MethodOutputs {
   info: HostInfo;
   listRuns: RunSummary[];
@@ -280,7 +356,13 @@ export interface MethodOutputs {
   startRun: { ok: true };
   cancelRun: { ok: boolean };
   resumeRun: { ok: true };
-  cloneRun: { preset: string; datasetId: number | null; settings: string[]; experiment: string };
+  cloneRun: {
+    preset: string;
+    datasetId: number | null;
+    datasetVersion: number | null;
+    settings: string[];
+    experiment: string;
+  };
   deleteRun: { ok: boolean };
   tagRun: { ok: true };
   noteRun: { ok: true };
@@ -296,6 +378,14 @@ export interface MethodOutputs {
   buildIndex: { ok: true };
   search: SearchResult;
   startDemo: { datasetId: number; runId: number };
+  embeddingMap: { state: 'ready'; map: EmbeddingMap } | AnalysisPending;
+  labelErrors:
+    | { state: 'ready'; datasetId: number; scored: number; k: number; items: LabelErrorItem[] }
+    | AnalysisPending;
+  duplicates: { state: 'ready'; datasetId: number; report: DuplicateReport } | AnalysisPending;
+  datasetVersions: DatasetVersion[];
+  datasetVersionDiff: VersionDiff[];
+  createDatasetVersion: { version: number };
 }
 
 /** The API as the renderer sees it: one async function per method. */
@@ -341,6 +431,15 @@ export type PushEvent =
       skipped: Skipped[];
     }
   | { type: 'index-done'; runId: number; indexId: number | null; error: string | null }
+  | {
+      type: 'analysis-progress';
+      runId: number;
+      task: AnalysisTask;
+      stage: string;
+      done: number;
+      total: number;
+    }
+  | { type: 'analysis-done'; runId: number; task: AnalysisTask; error: string | null }
   | { type: 'datasets-changed' };
 
 /**

@@ -150,12 +150,13 @@ export function newRunApi(ctx: ServiceContext) {
       // Every run is validated before any is created, so a bad value creates nothing.
       const planned = combinations(sweep).map((extra) => {
         try {
-          const { config } = prepareRun(db, {
+          const { config, version } = prepareRun(db, {
             dataset: input.datasetId,
+            version: input.datasetVersion,
             preset: input.preset,
             settings: [...input.settings, ...extra],
           });
-          return { config, extra };
+          return { config, version, extra };
         } catch (err) {
           if (err instanceof UserError && !(err instanceof NotFoundError) && extra.length)
             throw new UserError(`${extra.join(' ')}: ${err.message}`);
@@ -163,11 +164,12 @@ export function newRunApi(ctx: ServiceContext) {
         }
       });
       const runIds = transaction(db, () =>
-        planned.map(({ config, extra }) =>
+        planned.map(({ config, version, extra }) =>
           insertRun(db, {
             experiment: input.experiment || 'default',
             name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
             datasetId: input.datasetId,
+            datasetVersion: version,
             config,
           }),
         ),
@@ -187,6 +189,7 @@ export function newRunApi(ctx: ServiceContext) {
       return {
         preset: run.preset,
         datasetId: dataset ? dataset.id : null,
+        datasetVersion: dataset ? run.datasetVersion : null,
         settings: settingsBetween(base, config),
         experiment: run.experiment,
       };

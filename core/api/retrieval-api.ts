@@ -2,15 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
-import { jobMemoryBytes } from '../jobs/memory.js';
-import type { RunConfig } from '../schema/run-config.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
 import { datasetImagePng } from './resources.js';
-import { errorMessage, NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { runInBackground } from './background-job.js';
 import type { ServiceContext } from './context.js';
 import type { SearchResult } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -98,51 +97,25 @@ export function retrievalApi(ctx: ServiceContext) {
       // What would stop the build is said now, before it waits for a slot.
       resolveCheckpoint(ctx.wb.paths.run(run.id), checkpoint);
       if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
-      let failure: string | null = null;
       building.add(key);
-      let kill = () => {};
-      const untrack = ctx.onClose(() => kill());
-      // Waits for a slot of the scheduler, like training runs; refused at once if it cannot start.
-      const started = ctx.scheduler.run(
-        jobMemoryBytes(JSON.parse(run.config) as RunConfig),
-        (slot) =>
-          startIndexBuild(
-            ctx.wb,
-            ctx.options.jobHost,
-            run,
-            { checkpoint, split },
-            {
-              backend: ctx.backend,
-              gpu: slot.gpu,
-              onMessage: (m) => {
-                if (m.type === 'error') failure = m.error.message;
-              },
-            },
-          ),
-      );
-      void ctx.track(
-        started
-          .then((job) => {
-            kill = () => job.kill();
-            return job.done;
-          })
-          .catch((err: unknown) => {
-            failure = errorMessage(err);
-            return 'failed' as const;
-          })
-          .then((status) => {
-            untrack();
-            building.delete(key);
-            const row =
-              status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
-            ctx.emit({
-              type: 'index-done',
-              runId,
-              indexId: row?.id ?? null,
-              error: row ? null : (failure ?? `building the ${split} index ${status}`),
-            });
-          }),
-      );
+      void runInBackground(ctx, run, (slot, onMessage) =>
+        startIndexBuild(
+          ctx.wb,
+          ctx.options.jobHost,
+          run,
+          { checkpoint, split },
+          { backend: ctx.backend, gpu: slot.gpu, onMessage },
+        ),
+      ).then(({ status, failure }) => {
+        building.delete(key);
+        const row = status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
+        ctx.emit({
+          type: 'index-done',
+          runId,
+          indexId: row?.id ?? null,
+          error: row ? null : (failure ?? `building the ${split} index ${status}`),
+        });
+      });
       return { ok: true };
     },
 

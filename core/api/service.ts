@@ -16,6 +16,8 @@ import type { CallOutcome, HostService, HostServiceOptions } from './host-servic
 import { newRunApi } from './new-run-api.js';
 import { resourceFor } from './resources.js';
 import { retrievalApi } from './retrieval-api.js';
+import { analysisApi } from './analysis-api.js';
+import { datasetVersionsApi } from './dataset-versions-api.js';
 import { runActionsApi } from './run-actions-api.js';
 import { runQueries } from './runs-api.js';
 
@@ -155,6 +157,8 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...runActionsApi(ctx, imports),
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
+      ...analysisApi(ctx),
+      ...datasetVersionsApi(ctx),
     };
     // Runs a host queued before it closed or died are this host's to run now.
     for (const runId of scheduler.recoverQueued())

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, errorMessage } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
+import { registerAnalysis } from './commands/analysis.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEval } from './commands/eval.js';
@@ -30,6 +31,7 @@ function buildProgram(): Command {
   registerModel(program);
   registerPredict(program);
   registerRetrieval(program);
+  registerAnalysis(program);
   registerTrain(program);
   registerRuns(program);
   registerExport(program);

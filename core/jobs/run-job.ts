@@ -305,6 +305,8 @@ export class RunningJob {
         return;
       case 'progress':
       case 'embedding':
+      case 'analysis-progress':
+      case 'analysis':
       case 'done':
         return;
     }

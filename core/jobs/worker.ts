@@ -6,6 +6,7 @@ import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../schema/run-config.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
+import { runAnalysis } from '../analysis/analysis-job.js';
 import { hostMessageSchema, type HostMessage, type WorkerMessage } from '../schema/messages.js';
 
 /**
@@ -80,6 +81,9 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
         break;
       case 'embed':
         await runEmbedding({ ...job, config }, emit);
+        break;
+      case 'analysis':
+        await runAnalysis({ ...job, config }, emit);
         break;
     }
     await io.send({ type: 'done', status: 'completed' });

@@ -22,7 +22,7 @@ function checkpointOption() {
 }
 
 /** Builds an index in a worker, with a progress bar; returns its row. */
-async function buildIndex(
+export async function buildIndex(
   wb: Workbench,
   run: RunRow,
   split: Split,
