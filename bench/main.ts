@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
 import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
+import { benchAnalysis } from './analysis.js';
 import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
@@ -18,7 +19,15 @@ const CASES: { preset: PresetName; batch: number }[] = [
   { preset: 'alexnet-paper', batch: 16 },
 ];
 
-const GROUPS = ['store', 'retrieval', 'data', 'model', 'memory', 'concurrency'] as const;
+const GROUPS = [
+  'store',
+  'retrieval',
+  'analysis',
+  'data',
+  'model',
+  'memory',
+  'concurrency',
+] as const;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -95,6 +104,10 @@ async function main(): Promise<void> {
   if (wanted('retrieval')) {
     process.stderr.write('benchmarking nearest-neighbour search…\n');
     results.push(...(await benchRetrieval(values.quick)));
+  }
+  if (wanted('analysis')) {
+    process.stderr.write('benchmarking the neighbour graph, UMAP and the map…\n');
+    results.push(...(await benchAnalysis(values.quick)));
   }
   if (wanted('data')) {
     process.stderr.write('benchmarking import and the batch pipeline…\n');

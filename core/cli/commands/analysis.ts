@@ -12,7 +12,7 @@ import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { requireRun } from '../../jobs/launch.js';
 import type { AnalysisOptions, AnalysisTask } from '../../schema/analysis.js';
 import type { RunRow } from '../../store/runs.js';
-import { openWorkbench, type Workbench } from '../../store/workbench.js';
+import { withWorkbench, type Workbench } from '../../store/workbench.js';
 import type { CheckpointKind } from '../../train/checkpoint.js';
 import { NotFoundError, UserError } from '../../util/errors.js';
 import { note, printJson, progressBar, type CommonOptions } from '../output.js';
@@ -79,17 +79,6 @@ function parseSimilarity(value: string): number {
   return n;
 }
 
-function withWorkbench<F extends unknown[]>(fn: (wb: Workbench, ...args: F) => Promise<void>) {
-  return async (...args: F) => {
-    const wb = openWorkbench();
-    try {
-      await fn(wb, ...args);
-    } finally {
-      wb.close();
-    }
-  };
-}
-
 function common(cmd: Command): Command {
   return addBackendOption(cmd)
     .argument('<run>', 'run id')
@@ -110,40 +99,38 @@ export function registerAnalysis(program: Command): void {
     .addOption(
       new Option('--method <method>', 'projection').choices(['pca', 'umap']).default('pca'),
     )
-    .action(
-      withWorkbench(
-        async (wb, runArg: string, flags: AnalysisFlags & { method: 'pca' | 'umap' }) => {
-          const run = requireRun(wb, runArg);
-          const map = await analyse(wb, run, `map-${flags.method}`, flags);
-          const { image, classes } = runImages(wb, run);
-          const points = map.ids.map((id, i) => {
-            const img = image(id);
-            return {
-              imageId: id,
-              path: img.path,
-              split: img.split,
-              x: map.coords[2 * i]!,
-              y: map.coords[2 * i + 1]!,
-              label: img.className,
-              predicted: classes[map.predicted[i]!]!,
-            };
+    .action((runArg: string, flags: AnalysisFlags & { method: 'pca' | 'umap' }) =>
+      withWorkbench(async (wb) => {
+        const run = requireRun(wb, runArg);
+        const map = await analyse(wb, run, `map-${flags.method}`, flags);
+        const { image, classes } = runImages(wb, run);
+        const points = map.ids.map((id, i) => {
+          const img = image(id);
+          return {
+            imageId: id,
+            path: img.path,
+            split: img.split,
+            x: map.coords[2 * i]!,
+            y: map.coords[2 * i + 1]!,
+            label: img.className,
+            predicted: classes[map.predicted[i]!]!,
+          };
+        });
+        if (flags.json)
+          return printJson({
+            runId: run.id,
+            method: flags.method,
+            count: points.length,
+            explained: map.explained,
+            points,
           });
-          if (flags.json)
-            return printJson({
-              runId: run.id,
-              method: flags.method,
-              count: points.length,
-              explained: map.explained,
-              points,
-            });
-          const explained = map.explained
-            ? ` (the axes explain ${map.explained.map((e) => `${(100 * e).toFixed(1)}%`).join(' and ')} of the variance)`
-            : '';
-          note(
-            `mapped ${points.length} images of run ${run.id} with ${flags.method.toUpperCase()}${explained}; --json prints the coordinates`,
-          );
-        },
-      ),
+        const explained = map.explained
+          ? ` (the axes explain ${map.explained.map((e) => `${(100 * e).toFixed(1)}%`).join(' and ')} of the variance)`
+          : '';
+        note(
+          `mapped ${points.length} images of run ${run.id} with ${flags.method.toUpperCase()}${explained}; --json prints the coordinates`,
+        );
+      }),
     );
 
   common(program.command('label-errors'))
@@ -152,31 +139,29 @@ export function registerAnalysis(program: Command): void {
     )
     .option('--top <n>', 'how many to list', parsePositiveInt, 50)
     .option('-k <n>', 'train neighbours per image', parsePositiveInt, 10)
-    .action(
-      withWorkbench(
-        async (wb, runArg: string, flags: AnalysisFlags & { top: number; k: number }) => {
-          const run = requireRun(wb, runArg);
-          const result = await analyse(wb, run, 'label-errors', flags, { k: flags.k });
-          const items = labelErrorReport(wb, run, result, flags.top);
-          if (flags.json)
-            return printJson(
-              items.map((i) => ({
-                imageId: i.image.imageId,
-                path: i.image.path,
-                label: i.image.className,
-                suggested: i.suggestedClass,
-                score: i.score,
-              })),
-            );
-          note(
-            `${result.scored} images scored; the ${items.length} most suspicious (score, label → suggested):`,
+    .action((runArg: string, flags: AnalysisFlags & { top: number; k: number }) =>
+      withWorkbench(async (wb) => {
+        const run = requireRun(wb, runArg);
+        const result = await analyse(wb, run, 'label-errors', flags, { k: flags.k });
+        const items = labelErrorReport(wb, run, result, flags.top);
+        if (flags.json)
+          return printJson(
+            items.map((i) => ({
+              imageId: i.image.imageId,
+              path: i.image.path,
+              label: i.image.className,
+              suggested: i.suggestedClass,
+              score: i.score,
+            })),
           );
-          for (const i of items)
-            process.stdout.write(
-              `${i.score.toFixed(3)}  ${i.image.className.padEnd(14)} → ${i.suggestedClass.padEnd(14)} ${i.image.path}\n`,
-            );
-        },
-      ),
+        note(
+          `${result.scored} images scored; the ${items.length} most suspicious (score, label → suggested):`,
+        );
+        for (const i of items)
+          process.stdout.write(
+            `${i.score.toFixed(3)}  ${i.image.className.padEnd(14)} → ${i.suggestedClass.padEnd(14)} ${i.image.path}\n`,
+          );
+      }),
     );
 
   common(program.command('duplicates'))
@@ -195,12 +180,11 @@ export function registerAnalysis(program: Command): void {
     )
     .option('-k <n>', 'neighbours per image searched for copies', parsePositiveInt, 10)
     .action(
-      withWorkbench(
-        async (
-          wb,
-          runArg: string,
-          flags: AnalysisFlags & { threshold: number; pixelThreshold: number; k: number },
-        ) => {
+      (
+        runArg: string,
+        flags: AnalysisFlags & { threshold: number; pixelThreshold: number; k: number },
+      ) =>
+        withWorkbench(async (wb) => {
           const run = requireRun(wb, runArg);
           const options = {
             k: flags.k,
@@ -235,7 +219,6 @@ export function registerAnalysis(program: Command): void {
           for (const p of report.exact) line(p.a.path, p.b.path, 1);
           for (const p of report.near) line(p.a.path, p.b.path, p.similarity);
           for (const p of report.leaks) line(p.train.path, p.other.path, p.similarity);
-        },
-      ),
+        }),
     );
 }
