@@ -79,7 +79,7 @@ export async function runAnalysis(
 
 type Progress = (stage: string) => (done: number, total: number) => void;
 
-/** Every indexed image scored against its k nearest train images. */
+/** The indexed images of the wanted split, scored against their k nearest train images. */
 async function labelErrors(
   rows: AnalysisRows,
   probs: Float32Array,
@@ -89,19 +89,29 @@ async function labelErrors(
 ) {
   const { matrix: m, ids, labels, train } = rows;
   normalizeRows(m);
-  const gallery = Int32Array.from(train.flatMap((t, r) => (t ? [r] : [])));
+  const positions = (keep: (isTrain: boolean) => boolean) =>
+    Int32Array.from(train.flatMap((t, r) => (keep(t) ? [r] : [])));
+  const gallery = positions((t) => t);
   if (gallery.length < 2) throw new Error('the index holds fewer than two train images');
-  const allTrain = gallery.length === m.rows;
+  const { split } = job.options;
+  const queries = positions((t) => split === 'all' || t === (split === 'train'));
+  if (queries.length === 0) throw new Error(`the index holds no ${split} images`);
+  const symmetric = queries.length === gallery.length;
   const graph = await neighbourGraph(m, {
     k: job.options.k,
-    ...(allTrain ? {} : { gallery }),
+    ...(symmetric ? { queries } : { queries, gallery }),
     onProgress: progress('graph'),
   });
+  const pick = (from: Int32Array | Float32Array, width: number) => {
+    const out = new (from.constructor as typeof Float32Array)(queries.length * width);
+    queries.forEach((r, i) => out.set(from.subarray(r * width, (r + 1) * width), i * width));
+    return out;
+  };
   const ranked = scoreLabelErrors({
     graph,
-    labels,
+    labels: Int32Array.from(queries, (r) => labels[r]!),
     galleryLabels: Int32Array.from(gallery, (r) => labels[r]!),
-    probs,
+    probs: pick(probs, classes),
     classes,
   });
   return {
@@ -109,7 +119,7 @@ async function labelErrors(
     k: graph.k,
     scored: ranked.length,
     items: ranked.slice(0, MAX_LABEL_ERRORS).map((c) => ({
-      imageId: ids[c.row]!,
+      imageId: ids[queries[c.row]!]!,
       label: c.label,
       suggested: c.suggested,
       score: c.score,

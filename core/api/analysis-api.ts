@@ -93,10 +93,13 @@ export function analysisApi(ctx: ServiceContext) {
       return { state: 'ready', map };
     },
 
-    labelErrors: ({ runId, checkpoint, k, limit = 200 }) => {
+    labelErrors: ({ runId, checkpoint, k, split, limit = 200 }) => {
       const run = requireRun(ctx.wb, runId);
       const task = 'label-errors' as const;
-      const plan = { ...planAnalysis(ctx.wb, run, { task, checkpoint, options: { k } }), task };
+      const plan = {
+        ...planAnalysis(ctx.wb, run, { task, checkpoint, options: { k, split } }),
+        task,
+      };
       const got = obtain(run, plan);
       if (got.state !== 'ready') return got;
       return {

@@ -155,6 +155,8 @@ export const methodInputs = {
     runId: id,
     checkpoint: checkpoint.optional(),
     k: z.number().int().min(1).max(100).optional(),
+    /** The images to score against the train images: train (default), val or all. */
+    split: z.enum(['train', 'val', 'all']).optional(),
     limit: z.number().int().positive().max(10_000).optional(),
   }),
   /** Exact and near copies, within a split and leaking across; computed and cached like the map. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
+import { versionChanges } from '../store/dataset-versions.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -128,7 +129,14 @@ export function retrievalApi(ctx: ServiceContext) {
       let label: number | null = null;
       let imageIdx: number | null = null;
       if (query.kind === 'image') {
-        const image = findImage(db, run.datasetId, query.imageIdx);
+        const found = findImage(db, run.datasetId, query.imageIdx);
+        // Its label as the run's dataset version has it.
+        const image = found && {
+          ...found,
+          label:
+            versionChanges(db, run.datasetId, run.datasetVersion).get(found.idx)?.label ??
+            found.label,
+        };
         if (!image)
           throw new NotFoundError(`image ${query.imageIdx} is not in the index's dataset`);
         features = await imageFeatures(run, gallery, image.idx);

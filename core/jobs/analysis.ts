@@ -101,7 +101,7 @@ export function planAnalysis(
   const source = hash({ files, version: run.datasetVersion, epoch });
   const relevant =
     request.task === 'label-errors'
-      ? { k: options.k }
+      ? { k: options.k, split: options.split }
       : request.task === 'duplicates'
         ? options
         : {};

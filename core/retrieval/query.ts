@@ -1,3 +1,4 @@
+import { versionImages } from '../store/dataset-versions.js';
 import { datasetClasses, datasetImages, type DatasetImage } from '../store/datasets.js';
 import { findIndex, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -91,7 +92,10 @@ export function nearestImages(
   } finally {
     index.close();
   }
-  const images = new Map(datasetImages(wb.db, run.datasetId).map((i) => [i.idx, i]));
+  // Labels as the run's dataset version has them.
+  const images = new Map(
+    versionImages(wb.db, run.datasetId, run.datasetVersion).map((i) => [i.idx, i]),
+  );
   const classes = datasetClasses(wb.db, run.datasetId).map((c) => c.name);
   return hits
     .filter((h) => ids[h.index] !== exclude)

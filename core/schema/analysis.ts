@@ -11,7 +11,9 @@ export type AnalysisTask = (typeof ANALYSIS_TASKS)[number];
 /** Settings of the tasks, with their defaults. */
 export const analysisOptionsSchema = z.object({
   /** Neighbours per image in the graph (label errors, duplicates; the map's UMAP uses 15). */
-  k: z.number().int().min(1).max(100).default(10),
+  k: z.number().int().min(1).max(100).default(20),
+  /** Label errors: the images to score (always against the train images). */
+  split: z.enum(['train', 'val', 'all']).default('train'),
   /** Near duplicates: the least fc7 cosine similarity of a candidate pair. */
   threshold: z.number().min(0).max(1).default(0.9),
   /** Near duplicates: the least similarity of their pixels (grayscale, as is or mirrored). */

@@ -138,30 +138,42 @@ export function registerAnalysis(program: Command): void {
       'images whose label is likely wrong: fc7 neighbours with other labels, and the softmax',
     )
     .option('--top <n>', 'how many to list', parsePositiveInt, 50)
-    .option('-k <n>', 'train neighbours per image', parsePositiveInt, 10)
-    .action((runArg: string, flags: AnalysisFlags & { top: number; k: number }) =>
-      withWorkbench(async (wb) => {
-        const run = requireRun(wb, runArg);
-        const result = await analyse(wb, run, 'label-errors', flags, { k: flags.k });
-        const items = labelErrorReport(wb, run, result, flags.top);
-        if (flags.json)
-          return printJson(
-            items.map((i) => ({
-              imageId: i.image.imageId,
-              path: i.image.path,
-              label: i.image.className,
-              suggested: i.suggestedClass,
-              score: i.score,
-            })),
+    .option('-k <n>', 'train neighbours per image', parsePositiveInt, 20)
+    .addOption(
+      new Option('--split <split>', 'the images to score')
+        .choices(['train', 'val', 'all'])
+        .default('train'),
+    )
+    .action(
+      (
+        runArg: string,
+        flags: AnalysisFlags & { top: number; k: number; split: 'train' | 'val' | 'all' },
+      ) =>
+        withWorkbench(async (wb) => {
+          const run = requireRun(wb, runArg);
+          const result = await analyse(wb, run, 'label-errors', flags, {
+            k: flags.k,
+            split: flags.split,
+          });
+          const items = labelErrorReport(wb, run, result, flags.top);
+          if (flags.json)
+            return printJson(
+              items.map((i) => ({
+                imageId: i.image.imageId,
+                path: i.image.path,
+                label: i.image.className,
+                suggested: i.suggestedClass,
+                score: i.score,
+              })),
+            );
+          note(
+            `${result.scored} images scored; the ${items.length} most suspicious (score, label → suggested):`,
           );
-        note(
-          `${result.scored} images scored; the ${items.length} most suspicious (score, label → suggested):`,
-        );
-        for (const i of items)
-          process.stdout.write(
-            `${i.score.toFixed(3)}  ${i.image.className.padEnd(14)} → ${i.suggestedClass.padEnd(14)} ${i.image.path}\n`,
-          );
-      }),
+          for (const i of items)
+            process.stdout.write(
+              `${i.score.toFixed(3)}  ${i.image.className.padEnd(14)} → ${i.suggestedClass.padEnd(14)} ${i.image.path}\n`,
+            );
+        }),
     );
 
   common(program.command('duplicates'))
@@ -178,7 +190,7 @@ export function registerAnalysis(program: Command): void {
       parseSimilarity,
       0.9,
     )
-    .option('-k <n>', 'neighbours per image searched for copies', parsePositiveInt, 10)
+    .option('-k <n>', 'neighbours per image searched for copies', parsePositiveInt, 20)
     .action(
       (
         runArg: string,

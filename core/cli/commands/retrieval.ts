@@ -6,7 +6,8 @@ import { fileFeatures, requireRun, startIndexBuild } from '../../jobs/launch.js'
 import { datasetImageFeatures, nearestImages, requireIndex } from '../../retrieval/query.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
 import { writeFloat16Copy, type Metric } from '../../retrieval/search.js';
-import { datasetClasses, datasetImages } from '../../store/datasets.js';
+import { versionImages } from '../../store/dataset-versions.js';
+import { datasetClasses } from '../../store/datasets.js';
 import { findIndex, upsertIndex, type FeatureIndexRow } from '../../store/indexes.js';
 import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
@@ -160,7 +161,9 @@ export function registerRetrieval(program: Command): void {
             label: h.className,
             distance: h.distance,
           }));
-          const images = new Map(datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i]));
+          const images = new Map(
+            versionImages(wb.db, run.datasetId!, run.datasetVersion).map((i) => [i.idx, i]),
+          );
           const classes = datasetClasses(wb.db, run.datasetId!).map((c) => c.name);
           const queryInfo =
             opts.image !== undefined
@@ -210,7 +213,7 @@ export function registerRetrieval(program: Command): void {
           const val = await get('val');
           if (val.count === 0) throw new UserError("the run's dataset has no validation images");
           const labelOf = new Map(
-            datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i.label]),
+            versionImages(wb.db, run.datasetId!, run.datasetVersion).map((i) => [i.idx, i.label]),
           );
           const labels = (ids: number[]) => ids.map((id) => labelOf.get(id)!);
           const precision = precisionAtK(
