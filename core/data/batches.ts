@@ -49,6 +49,7 @@ export class BatchLoader {
   >();
   private nextId = 0;
   private failure: Error | null = null;
+  private closing = false;
 
   constructor(
     dir: string,
@@ -67,7 +68,12 @@ export class BatchLoader {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
-      if (this.pending.size) this.fail(new Error(`batch worker exited with code ${code}`));
+      if (!this.pending.size) return;
+      this.fail(
+        new Error(
+          this.closing ? 'the batch loader was closed' : `batch worker exited with code ${code}`,
+        ),
+      );
     });
   }
 
@@ -83,6 +89,10 @@ export class BatchLoader {
     const promise = new Promise<Float32Array>((resolve, reject) =>
       this.pending.set(id, { resolve, reject }),
     );
+    // A consumer that stops early (a cancel, a diverged loss, another batch's error) leaves its
+    // prefetched batches behind, and close() rejects them. Unobserved, that rejection would kill
+    // the worker process before it could say why; whoever awaits the batch still gets the error.
+    promise.catch(() => {});
     this.worker.postMessage({ id, indices, seedKey } satisfies BatchRequest);
     return promise;
   }
@@ -106,6 +116,7 @@ export class BatchLoader {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }

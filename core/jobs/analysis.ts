@@ -16,7 +16,8 @@ import {
 import { findIndex, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
-import { checkpointEpoch, resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
+import { currentCheckpoint, isCurrent, staleReason } from '../retrieval/query.js';
+import { resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
 import { runInputs } from './launch.js';
@@ -71,8 +72,8 @@ export function analysisParts(
 }
 
 /**
- * Plans an analysis: the indexes it reads (refused when built from an older state of the
- * checkpoint than the one it now holds) and the result file, named by everything the result
+ * Plans an analysis: the indexes it reads (refused when built from other weights than the
+ * checkpoint holds now) and the result file, named by everything the result
  * depends on, so a changed index or setting never serves an old answer.
  */
 export function planAnalysis(
@@ -81,11 +82,12 @@ export function planAnalysis(
   request: { task: AnalysisTask; checkpoint?: CheckpointKind; options?: Partial<AnalysisOptions> },
 ): AnalysisPlan {
   const { checkpoint, parts } = analysisParts(wb, run, request.checkpoint);
-  const epoch = checkpointEpoch(resolveCheckpoint(wb.paths.run(run.id), checkpoint));
+  const now = currentCheckpoint(wb, run, checkpoint);
   for (const part of parts) {
-    if (part.checkpointEpoch !== epoch)
+    // Features of an older state of the checkpoint would be read with the weights it has now.
+    if (!isCurrent(part, now))
       throw new UserError(
-        `run ${run.id}'s ${part.split} index was built from epoch ${part.checkpointEpoch}, but its ${checkpoint} checkpoint is now epoch ${epoch}`,
+        staleReason(run, part, now),
         `rebuild it with: svw index build ${run.id} --split ${part.split} --checkpoint ${checkpoint}`,
       );
     if (!existsSync(part.path))
@@ -98,7 +100,7 @@ export function planAnalysis(
   });
   const hash = (value: unknown) =>
     createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
-  const source = hash({ files, version: run.datasetVersion, epoch });
+  const source = hash({ files, version: run.datasetVersion, weights: now!.weightsSha256 });
   const relevant =
     request.task === 'label-errors'
       ? { k: options.k, split: options.split }

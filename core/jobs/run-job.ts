@@ -289,11 +289,12 @@ export class RunningJob {
         return;
       case 'index':
         if (this.job.kind === 'features') {
-          const { checkpointEpoch, split, count, dims, path, idsPath } = message;
+          const { checkpointEpoch, checkpointSha256, split, count, dims, path, idsPath } = message;
           upsertIndex(this.db, {
             runId,
             checkpoint: this.job.checkpoint,
             checkpointEpoch,
+            checkpointSha256,
             split,
             count,
             dims,

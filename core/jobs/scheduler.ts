@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { BackendChoice } from '../engine/backends.js';
+import { BACKENDS, rung, type BackendChoice, type BackendName } from '../engine/backends.js';
 import { hostLease } from '../store/leases.js';
 import { addLog, finishRun, getRun, HELD_ELSEWHERE, type RunStatus } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
@@ -301,9 +301,10 @@ export class Scheduler {
 }
 
 /**
- * Jobs at once: one per GPU; without one, one per core when the engine is single-threaded in
- * Node (wasm, cpu), since each such job keeps exactly one core busy; otherwise one, since
- * libtensorflow spreads a single job over every core already.
+ * Jobs at once, by the policy of the rung the engine probe names (core/engine/<rung>.ts): one
+ * per GPU; without one, one per core for the single-threaded rungs (wasm, cpu), since each such
+ * job keeps exactly one core busy; otherwise one, since libtensorflow spreads a single job over
+ * every core already. An engine that cannot be worked out gets one.
  */
 export async function defaultConcurrency(
   detect: () => Promise<unknown[] | null>,
@@ -311,7 +312,7 @@ export async function defaultConcurrency(
   cores: number = os.availableParallelism(),
 ): Promise<number> {
   const gpus = (await detect())?.length ?? 0;
-  if (gpus > 0) return gpus;
   const backend = await engine().catch(() => 'unknown');
-  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, cores) : 1;
+  if (!(BACKENDS as readonly string[]).includes(backend)) return Math.max(1, gpus);
+  return rung(backend as BackendName).concurrency({ gpus, cores });
 }

@@ -7,6 +7,7 @@ import { validateRunConfig } from '../schema/run-config.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
 import { runAnalysis } from '../analysis/analysis-job.js';
+import { reportFatalErrors } from './fatal.js';
 import { hostMessageSchema, type HostMessage, type WorkerMessage } from '../schema/messages.js';
 
 /**
@@ -44,6 +45,16 @@ function channel(): Channel {
 }
 
 const io = channel();
+
+/** Sends the job's error to the host: a full disk or a read-only folder is said plainly. */
+async function reportError(err: unknown): Promise<void> {
+  const storage = storageError(err);
+  const error = serializeError(err);
+  await io.send({ type: 'error', error: storage ? { ...error, message: storage.message } : error });
+}
+
+// Whatever kills this process, the host hears why (not only stderr, which nobody reads).
+reportFatalErrors(reportError);
 // A worker whose host has gone has nobody to report to: stop rather than train unobserved.
 process.on('disconnect', () => process.exit(1));
 let cancelled = false;
@@ -103,13 +114,7 @@ io.onMessage((raw) => {
   run(message)
     .then(() => process.exit(0))
     .catch(async (err: unknown) => {
-      // A full disk or a read-only folder is said plainly in the run's error; the stack stays.
-      const storage = storageError(err);
-      const error = serializeError(err);
-      await io.send({
-        type: 'error',
-        error: storage ? { ...error, message: storage.message } : error,
-      });
+      await reportError(err);
       process.exit(1);
     });
 });

@@ -19,8 +19,10 @@ export interface BuildOptions {
  */
 export function buildAlexNet(config: ModelConfig, options: BuildOptions = {}): tfl.LayersModel {
   let layerIndex = 0;
+  // Never 0: tfjs's initialisers take a seed of 0 for none and draw from Math.random, so seed 0
+  // (every run's default) would give conv1 different weights each time.
   const seedFor = () =>
-    options.seed === undefined ? undefined : options.seed * 101 + layerIndex++;
+    options.seed === undefined ? undefined : options.seed * 101 + ++layerIndex;
   const std = (fanIn: number) =>
     config.init.scheme === 'he' ? Math.sqrt(2 / fanIn) : config.init.std;
   const biasFor = (name: string) => (BIAS_ONE_LAYERS.has(name) ? config.init.bias : 0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ANALYSIS_TASKS, analysisOptionsSchema } from './analysis.js';
+import { backendChoiceSchema } from './backends.js';
 
 /**
  * Every message between a job host and its worker process: one discriminated union each way,
@@ -91,6 +92,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('index'),
     checkpointEpoch: z.number().int().nonnegative(),
+    /** The weights the features came from (their SHA-256), exactly as loaded. */
+    checkpointSha256: z.string().regex(/^[0-9a-f]{64}$/),
     split: z.enum(['train', 'val', 'all']),
     count: z.number().int().nonnegative(),
     dims: z.number().int().positive(),
@@ -100,6 +103,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('embedding'),
     dims: z.number().int().positive(),
+    /** The weights the features came from (their SHA-256), exactly as loaded. */
+    checkpointSha256: z.string().regex(/^[0-9a-f]{64}$/),
     /** fc7 features of each requested image, in request order. */
     features: z.array(z.array(z.number())),
   }),
@@ -202,7 +207,7 @@ export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('start'),
     job: jobSpecSchema,
-    backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']),
+    backend: backendChoiceSchema,
   }),
   z.object({ type: z.literal('cancel') }),
 ]);

@@ -3,7 +3,7 @@ import { findDataset, type DatasetRow } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
-import { applyRunSettings } from './settings.js';
+import { applyRunSettings } from '../schema/apply-settings.js';
 
 export interface RunRequest {
   /** A dataset id or name, optionally with a version: `pets@2`. */

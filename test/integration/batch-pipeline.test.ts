@@ -115,4 +115,29 @@ describe('batch pipeline', () => {
       await loader.close();
     }
   });
+
+  it('leaves nothing unhandled when the consumer stops early and the loader closes', async () => {
+    // A cancelled or diverged run stops after a batch while the next ones are being prepared;
+    // closing the loader rejects them, and an unobserved rejection kills the job's process.
+    const unhandled: unknown[] = [];
+    const listen = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listen);
+    try {
+      const loader = new BatchLoader(dir, 32, train, 2);
+      const plan = epochPlan(
+        Array.from({ length: 200 }, (_, i) => i),
+        16,
+        { shuffle: false, seed: 0, epoch: 0 },
+      );
+      for await (const batch of loader.batches(plan, 'stop')) {
+        expect(batch.index).toBe(0);
+        break;
+      }
+      await loader.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listen);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +139,31 @@ describe('training under faults', () => {
     const result = await cli.done;
     expect(JSON.parse(result.stdout)).toMatchObject({ runId: id, status: 'cancelled' });
     expect(run(id)!.status).toBe('cancelled');
+  });
+
+  it('a dataset cache that goes bad mid-run fails the run with why, not a bare exit code', async () => {
+    // A dataset of its own, since this test breaks it.
+    const broken = svwJson<{ id: number }>(
+      [
+        'dataset',
+        'import',
+        path.join(ROOT, 'demo/cifar10-demo'),
+        '--name',
+        'broken',
+        '--max-per-class',
+        '30',
+        '--json',
+      ],
+      env,
+    );
+    const { id, cli } = await startRun(['--epochs', '3', '--dataset', 'broken'], 3);
+    // The batches being prepared when the first one fails are left behind and then rejected.
+    truncateSync(path.join(home.dir, 'datasets', String(broken.id), 'images.u8'), 0);
+    const result = await cli.done;
+    expect(result.code).not.toBe(0);
+    const failed = run(id)!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/batch preparation failed: image \d+ is beyond the end/);
   });
 
   it('a diverging loss fails the run with a clear reason', () => {

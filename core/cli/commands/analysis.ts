@@ -10,6 +10,7 @@ import {
 import { duplicateReport, labelErrorReport, runImages } from '../../jobs/analysis-report.js';
 import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { requireRun } from '../../jobs/launch.js';
+import { currentCheckpoint, isCurrent, staleReason } from '../../retrieval/query.js';
 import type { AnalysisOptions, AnalysisTask } from '../../schema/analysis.js';
 import type { RunRow } from '../../store/runs.js';
 import { withWorkbench, type Workbench } from '../../store/workbench.js';
@@ -36,12 +37,20 @@ async function analyse<T extends AnalysisTask>(
   flags: AnalysisFlags,
   options: Partial<AnalysisOptions> = {},
 ): Promise<AnalysisResults[T]> {
+  let parts: ReturnType<typeof analysisParts>;
   try {
-    analysisParts(wb, run, flags.checkpoint);
+    parts = analysisParts(wb, run, flags.checkpoint);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
     note(`building the all index of run ${run.id} first…`);
     await buildIndex(wb, run, 'all', flags.checkpoint ?? 'best', flags.backend);
+    parts = analysisParts(wb, run, flags.checkpoint);
+  }
+  // An index from weights the checkpoint no longer holds is built again, as retrieval-eval does.
+  const now = currentCheckpoint(wb, run, parts.checkpoint);
+  for (const part of parts.parts.filter((p) => !isCurrent(p, now))) {
+    note(`${staleReason(run, part, now)}: building it again…`);
+    await buildIndex(wb, run, part.split, parts.checkpoint, flags.backend);
   }
   const plan = planAnalysis(wb, run, { task, checkpoint: flags.checkpoint, options }) as ReturnType<
     typeof planAnalysis
