@@ -5,6 +5,7 @@ import { parseBackendChoice, selectBackend, describeSelection } from '../core/en
 import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
 import { benchCluster } from './cluster.js';
+import { benchAnalysis } from './analysis.js';
 import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
@@ -25,6 +26,7 @@ const GROUPS = [
   'store',
   'scale',
   'retrieval',
+  'analysis',
   'data',
   'model',
   'memory',
@@ -122,6 +124,10 @@ async function main(): Promise<void> {
   if (wanted('retrieval')) {
     process.stderr.write('benchmarking nearest-neighbour search…\n');
     results.push(...(await benchRetrieval(values.quick)));
+  }
+  if (wanted('analysis')) {
+    process.stderr.write('benchmarking the neighbour graph, UMAP and the map…\n');
+    results.push(...(await benchAnalysis(values.quick)));
   }
   if (wanted('data')) {
     process.stderr.write('benchmarking import and the batch pipeline…\n');

@@ -26,6 +26,10 @@ export interface BenchResult {
   scaling?: number;
   /** Worker messages stored per second (cluster ingest). */
   messagesPerSec?: number;
+  /** Multiply-adds per second, in billions (matrix-product cases). */
+  gmacPerSec?: number;
+  /** 95th percentile of the timed repetitions (frames of the map), in ms. */
+  p95Ms?: number;
 }
 
 /** Our figure against PyTorch's for one network, batch and kind of pass. */
@@ -56,6 +60,8 @@ export function formatResult(r: BenchResult): string {
       : `${r.tensors} tensors, ${Math.round(r.tensorBytes / 2 ** 20)} MB`,
     r.scaling === undefined ? '' : `${r.scaling.toFixed(2)}× one job`,
     r.messagesPerSec === undefined ? '' : `${r.messagesPerSec} messages/s`,
+    r.gmacPerSec === undefined ? '' : `${r.gmacPerSec} GMAC/s`,
+    r.p95Ms === undefined ? '' : `p95 ${r.p95Ms} ms`,
   ].filter(Boolean);
   return `${r.name.padEnd(56)} ${r.backend.padEnd(18)} ${rate}${extras.map((e) => `  ${e}`).join('')}`;
 }

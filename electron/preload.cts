@@ -66,6 +66,12 @@ const workbench = {
   startDemo: method('startDemo'),
   listClusters: method('listClusters'),
   runClusterLog: method('runClusterLog'),
+  embeddingMap: method('embeddingMap'),
+  labelErrors: method('labelErrors'),
+  duplicates: method('duplicates'),
+  datasetVersions: method('datasetVersions'),
+  datasetVersionDiff: method('datasetVersionDiff'),
+  createDatasetVersion: method('createDatasetVersion'),
   onEvent(listener: (event: PushEvent) => void): () => void {
     // A fresh wrapper per subscription, so unsubscribing removes exactly this one.
     const forward = (_event: IpcRendererEvent, pushed: PushEvent) => listener(pushed);

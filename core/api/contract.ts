@@ -11,6 +11,9 @@ import type { ImportanceRow } from '../analysis/importance.js';
 import type { FieldCatalog, RunColumn } from '../store/run-values.js';
 import type { SweepDetail, SweepSummary } from '../sweep/summary.js';
 import type { AblationTable } from '../sweep/ablation.js';
+import type { DuplicateReport, LabelErrorItem } from '../jobs/analysis-report.js';
+import type { DatasetVersion, VersionDiff } from '../store/dataset-versions.js';
+import type { AnalysisTask } from '../schema/analysis.js';
 import type { SettingsInfo } from '../schema/settings.js';
 export type { SettingDescriptor, SettingsInfo } from '../schema/settings.js';
 export type { ShorthandDescriptor } from '../schema/setting-shorthands.js';
@@ -95,6 +98,8 @@ export const methodInputs = {
    */
   createRuns: z.strictObject({
     datasetId: id,
+    /** The dataset version to train on; the newest when omitted. */
+    datasetVersion: id.optional(),
     preset: shortText,
     settings,
     sweep: z.record(shortText, z.array(z.string().min(1).max(100)).min(1).max(50)).optional(),
@@ -240,6 +245,52 @@ export const methodInputs = {
   runClusterLog: z.strictObject({
     id,
     maxBytes: z.number().int().positive().max(1_000_000).optional(),
+  }),
+  /**
+   * The 2-D map of every image in the run's fc7 index. Computed once in a worker (progress and
+   * the end arrive as analysis events) and cached beside the index; later calls return it.
+   */
+  embeddingMap: z.strictObject({
+    runId: id,
+    method: z.enum(['pca', 'umap']),
+    checkpoint: checkpoint.optional(),
+  }),
+  /** Images whose label is likely wrong, most suspicious first; computed and cached like the map. */
+  labelErrors: z.strictObject({
+    runId: id,
+    checkpoint: checkpoint.optional(),
+    k: z.number().int().min(1).max(100).optional(),
+    /** The images to score against the train images: train (default), val or all. */
+    split: z.enum(['train', 'val', 'all']).optional(),
+    limit: z.number().int().positive().max(10_000).optional(),
+  }),
+  /** Exact and near copies, within a split and leaking across; computed and cached like the map. */
+  duplicates: z.strictObject({
+    runId: id,
+    checkpoint: checkpoint.optional(),
+    threshold: z.number().min(0).max(1).optional(),
+    pixelThreshold: z.number().min(0).max(1).optional(),
+  }),
+  /** Every version of a dataset, version 1 (as imported) first. */
+  datasetVersions: z.strictObject({ id }),
+  /** The images a version relabels or leaves out, against the version it was made from. */
+  datasetVersionDiff: z.strictObject({ id, version: id }),
+  /** Makes a new version of a dataset from `parent` with images relabelled or excluded. */
+  createDatasetVersion: z.strictObject({
+    id,
+    parent: id,
+    changes: z
+      .array(
+        z.strictObject({
+          imageIdx: z.number().int().nonnegative(),
+          action: z.enum(['relabel', 'exclude']),
+          label: z.number().int().nonnegative().optional(),
+        }),
+      )
+      .min(1)
+      .max(100_000),
+    note: z.string().max(2000).optional(),
+    sourceRunId: id.optional(),
   }),
 
   /** Imports the bundled demo dataset if needed and starts a short alexnet-cifar run on it. */
@@ -387,6 +438,32 @@ export interface SearchResult {
   metric: 'euclidean' | 'cosine';
 }
 
+/** An analysis not done yet: it is being computed in a worker, at this stage. */
+export interface AnalysisPending {
+  state: 'computing';
+  stage: string | null;
+  done: number;
+  total: number;
+}
+
+/** Every image of a run's index placed in 2-D, with its label and the network's prediction. */
+export interface EmbeddingMap {
+  runId: number;
+  datasetId: number;
+  method: 'pca' | 'umap';
+  classes: string[];
+  /** Per point: dataset image id, coordinates, label (in the run's dataset version), split. */
+  ids: number[];
+  x: number[];
+  y: number[];
+  labels: number[];
+  train: boolean[];
+  predicted: number[];
+  confidence: number[];
+  /** PCA: share of the variance each axis explains. */
+  explained: number[] | null;
+}
+
 export interface MethodOutputs {
   info: HostInfo;
   listRuns: RunSummary[];
@@ -408,6 +485,7 @@ export interface MethodOutputs {
   cloneRun: {
     preset: string;
     datasetId: number | null;
+    datasetVersion: number | null;
     settings: string[];
     experiment: string;
     /** The cluster profile the run went to (null: this machine). */
@@ -445,6 +523,14 @@ export interface MethodOutputs {
   startDemo: { datasetId: number; runId: number };
   listClusters: ClusterProfile[];
   runClusterLog: { path: string; text: string; truncated: boolean } | null;
+  embeddingMap: { state: 'ready'; map: EmbeddingMap } | AnalysisPending;
+  labelErrors:
+    | { state: 'ready'; datasetId: number; scored: number; k: number; items: LabelErrorItem[] }
+    | AnalysisPending;
+  duplicates: { state: 'ready'; datasetId: number; report: DuplicateReport } | AnalysisPending;
+  datasetVersions: DatasetVersion[];
+  datasetVersionDiff: VersionDiff[];
+  createDatasetVersion: { version: number };
 }
 
 /** The API as the renderer sees it: one async function per method. */
@@ -490,6 +576,15 @@ export type PushEvent =
       skipped: Skipped[];
     }
   | { type: 'index-done'; runId: number; indexId: number | null; error: string | null }
+  | {
+      type: 'analysis-progress';
+      runId: number;
+      task: AnalysisTask;
+      stage: string;
+      done: number;
+      total: number;
+    }
+  | { type: 'analysis-done'; runId: number; task: AnalysisTask; error: string | null }
   | { type: 'datasets-changed' };
 
 /**

@@ -61,15 +61,21 @@ export function newRunApi(ctx: ServiceContext) {
   };
   /** One queued run of the form's settings (and a one-value sweep's). */
   const createOne = (input: MethodInput<'createRuns'>, extra: string[]) => {
-    const { runs, dataset } = planRuns(
+    const { runs, dataset, version } = planRuns(
       db,
-      { dataset: input.datasetId, preset: input.preset, settings: input.settings },
+      {
+        dataset: input.datasetId,
+        version: input.datasetVersion,
+        preset: input.preset,
+        settings: input.settings,
+      },
       [{ trial: '1', extra }],
     );
     return insertRun(db, {
       experiment: input.experiment || 'default',
       name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
       datasetId: dataset.id,
+      datasetVersion: version,
       config: runs[0]!.config,
     });
   };
@@ -145,6 +151,7 @@ export function newRunApi(ctx: ServiceContext) {
           ? // Several runs are a grid sweep: one object, with its own page.
             createSweep(db, {
               dataset: input.datasetId,
+              version: input.datasetVersion,
               preset: input.preset,
               experiment: input.experiment,
               name: input.name,
@@ -184,6 +191,7 @@ export function newRunApi(ctx: ServiceContext) {
       return {
         preset: run.preset,
         datasetId: dataset ? dataset.id : null,
+        datasetVersion: dataset ? run.datasetVersion : null,
         settings: settingsBetween(base, config),
         experiment: run.experiment,
         on: run.cluster,

@@ -7,11 +7,13 @@ import { FEATURE_BATCH } from '../retrieval/feature-job.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { nearestImages, requireCurrentGallery, storedImageFeatures } from '../retrieval/query.js';
+import { versionChanges } from '../store/dataset-versions.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
 import { datasetImagePng } from './resources.js';
-import { errorMessage, NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
+import { runInBackground } from './background-job.js';
 import type { ServiceContext } from './context.js';
 import type { SearchResult } from './contract.js';
 import type { Handlers } from './dispatch.js';
@@ -98,54 +100,32 @@ export function retrievalApi(ctx: ServiceContext) {
       // What would stop the build is said now, before it waits for a slot.
       resolveCheckpoint(ctx.wb.paths.run(run.id), checkpoint);
       if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
-      let failure: string | null = null;
       building.add(key);
-      let kill = () => {};
-      const untrack = ctx.onClose(() => kill());
-      // Waits for a slot of the scheduler, like training runs (a cluster's queue, for a cluster's
-      // job); refused at once if it cannot start.
-      const started = ctx.scheduler.runOn(
-        host,
-        inferenceMemoryBytes(JSON.parse(run.config) as RunConfig, FEATURE_BATCH),
-        (slot) =>
+      void runInBackground(
+        ctx,
+        run,
+        (slot, onMessage, jobHost) =>
           startIndexBuild(
             ctx.wb,
-            host,
+            jobHost,
             run,
             { checkpoint, split },
-            {
-              backend: ctx.backend,
-              gpu: slot.gpu,
-              onMessage: (m) => {
-                if (m.type === 'error') failure = m.error.message;
-              },
-            },
+            { backend: ctx.backend, gpu: slot.gpu, onMessage },
           ),
-      );
-      void ctx.track(
-        started
-          .then((job) => {
-            // A cluster's job goes on after the host closes; the next host records its index.
-            kill = () => (job.remote ? job.detach() : job.kill());
-            return job.done;
-          })
-          .catch((err: unknown) => {
-            failure = errorMessage(err);
-            return 'failed' as const;
-          })
-          .then((status) => {
-            untrack();
-            building.delete(key);
-            const row =
-              status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
-            ctx.emit({
-              type: 'index-done',
-              runId,
-              indexId: row?.id ?? null,
-              error: row ? null : (failure ?? `building the ${split} index ${status}`),
-            });
-          }),
-      );
+        {
+          host,
+          memoryBytes: inferenceMemoryBytes(JSON.parse(run.config) as RunConfig, FEATURE_BATCH),
+        },
+      ).then(({ status, failure }) => {
+        building.delete(key);
+        const row = status === 'completed' ? findIndex(db, runId, split, checkpoint) : undefined;
+        ctx.emit({
+          type: 'index-done',
+          runId,
+          indexId: row?.id ?? null,
+          error: row ? null : (failure ?? `building the ${split} index ${status}`),
+        });
+      });
       return { ok: true };
     },
 
@@ -158,7 +138,14 @@ export function retrievalApi(ctx: ServiceContext) {
       let label: number | null = null;
       let imageIdx: number | null = null;
       if (query.kind === 'image') {
-        const image = findImage(db, run.datasetId, query.imageIdx);
+        const found = findImage(db, run.datasetId, query.imageIdx);
+        // Its label as the run's dataset version has it.
+        const image = found && {
+          ...found,
+          label:
+            versionChanges(db, run.datasetId, run.datasetVersion).get(found.idx)?.label ??
+            found.label,
+        };
         if (!image)
           throw new NotFoundError(`image ${query.imageIdx} is not in the index's dataset`);
         features = await imageFeatures(run, gallery, image.idx);

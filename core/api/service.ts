@@ -18,9 +18,11 @@ import type { CallOutcome, HostService, HostServiceOptions } from './host-servic
 import { newRunApi } from './new-run-api.js';
 import { resourceFor } from './resources.js';
 import { retrievalApi } from './retrieval-api.js';
+import { analysisApi } from './analysis-api.js';
+import { runsAnalysisApi } from './runs-analysis-api.js';
+import { datasetVersionsApi } from './dataset-versions-api.js';
 import { runActionsApi } from './run-actions-api.js';
 import { runQueries } from './runs-api.js';
-import { analysisApi } from './analysis-api.js';
 import { sweepsApi } from './sweeps-api.js';
 import { recoverSweepRuns } from '../sweep/recover.js';
 import { RefusedError } from '../util/errors.js';
@@ -167,8 +169,10 @@ export function createHostService(options: HostServiceOptions): HostService {
       ...datasetsApi(ctx, imports),
       ...retrievalApi(ctx),
       ...clustersApi(ctx),
-      ...analysisApi(ctx),
+      ...runsAnalysisApi(ctx),
       ...sweepsApi(ctx),
+      ...analysisApi(ctx),
+      ...datasetVersionsApi(ctx),
     };
     // Runs a host queued before it closed or died are this host's to run now, and so are the
     // sweep trials it left interrupted (or pruned, where ASHA had decided before it could stop).

@@ -4,6 +4,7 @@ import { UserError, errorMessage } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { registerCluster } from './commands/cluster.js';
 import { registerAblation } from './commands/ablation.js';
+import { registerAnalysis } from './commands/analysis.js';
 import { registerDataset } from './commands/dataset.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerImportance } from './commands/importance.js';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerModel(program);
   registerPredict(program);
   registerRetrieval(program);
+  registerAnalysis(program);
   registerTrain(program);
   registerRuns(program);
   registerSweep(program);

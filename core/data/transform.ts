@@ -22,6 +22,8 @@ export type TransformSpec =
       crop: number;
       /** 10 crops per image (4 corners + centre, and their flips) instead of the centre crop. */
       tenCrop: boolean;
+      /** The centre crop mirrored left to right (for features that do not change when flipped). */
+      mirror?: boolean;
       mean: 'image' | 'pixel' | 'none';
       scale: number;
     };
@@ -82,7 +84,7 @@ export function writeEvalCrops(
   const offsets = cropOffsets(image.width, spec.crop);
   const places = spec.tenCrop
     ? [false, true].flatMap((flip) => offsets.tenCrop.map(([top, left]) => ({ top, left, flip })))
-    : [{ top: offsets.centre[0], left: offsets.centre[1], flip: false }];
+    : [{ top: offsets.centre[0], left: offsets.centre[1], flip: spec.mirror ?? false }];
   places.forEach((p, c) =>
     writeCrop(image, { ...p, size: spec.crop }, mean, spec.scale, out, offset + c * per),
   );

@@ -22,11 +22,16 @@ export function requireRun(wb: Workbench, id: string | number): RunRow {
   return run;
 }
 
-function runInputs(wb: Workbench, run: RunRow) {
+/** A run's validated config and the payload of its dataset version, for a job. */
+export function runInputs(wb: Workbench, run: RunRow) {
   if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
   const dataset = findDataset(wb.db, run.datasetId)!;
-  const config = checkAgainstDataset(validateRunConfig(JSON.parse(run.config)), dataset);
-  return { config, dataset: datasetPayload(wb.db, wb.paths, run.datasetId) };
+  const payload = datasetPayload(wb.db, wb.paths, run.datasetId, run.datasetVersion);
+  const config = checkAgainstDataset(validateRunConfig(JSON.parse(run.config)), {
+    ...dataset,
+    trainCount: payload.trainIdx.length,
+  });
+  return { config, dataset: payload };
 }
 
 /**

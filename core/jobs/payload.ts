@@ -1,14 +1,23 @@
-import { datasetClasses, datasetImages, findDataset } from '../store/datasets.js';
+import { versionImages } from '../store/dataset-versions.js';
+import { datasetClasses, findDataset } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import type { HomePaths } from '../store/paths.js';
 import { UserError } from '../util/errors.js';
 import type { DatasetPayload } from '../schema/messages.js';
 
-/** Everything a worker needs to read a dataset, taken from the database by the host. */
-export function datasetPayload(db: Db, paths: HomePaths, datasetId: number): DatasetPayload {
+/**
+ * Everything a worker needs to read a version of a dataset, taken from the database by the
+ * host: the images the version keeps, with its labels.
+ */
+export function datasetPayload(
+  db: Db,
+  paths: HomePaths,
+  datasetId: number,
+  version = 1,
+): DatasetPayload {
   const row = findDataset(db, datasetId);
   if (!row) throw new UserError(`the run's dataset (id ${datasetId}) has been removed`);
-  const images = datasetImages(db, datasetId);
+  const images = versionImages(db, datasetId, version);
   const train = images.filter((i) => i.split === 'train');
   const val = images.filter((i) => i.split === 'val');
   return {

@@ -75,6 +75,8 @@ export function recordMessage(db: Db, job: JobSpec, message: WorkerMessage): voi
       return;
     case 'progress':
     case 'embedding':
+    case 'analysis-progress':
+    case 'analysis':
     case 'done':
       return;
   }

@@ -9,6 +9,7 @@ import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../schema/run-config.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
+import { runAnalysis } from '../analysis/analysis-job.js';
 import { reportFatalErrors } from './fatal.js';
 import { hostMessageSchema, type HostMessage, type WorkerMessage } from '../schema/messages.js';
 import { eventFileWriter } from './event-file.js';
@@ -131,6 +132,9 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
         break;
       case 'embed':
         await runEmbedding({ ...job, config }, emit);
+        break;
+      case 'analysis':
+        await runAnalysis({ ...job, config }, emit);
         break;
     }
     // A device that failed during the job leaves results that cannot be trusted.

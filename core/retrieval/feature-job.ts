@@ -1,9 +1,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { BatchLoader, epochPlan } from '../data/batches.js';
 import { DatasetCache } from '../data/dataset.js';
 import { decodeSquare } from '../image/decode.js';
-import { resolveMean, writeEvalCrops } from '../data/transform.js';
+import { resolveMean, writeEvalCrops, type TransformSpec } from '../data/transform.js';
 import type { EmbedJob, FeaturesJob, WorkerMessage } from '../schema/messages.js';
 import { tapModel } from '../model/alexnet.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -25,6 +26,44 @@ export function splitIds(dataset: FeaturesJob['dataset'], split: FeaturesJob['sp
 }
 
 /**
+ * fc7 activations of dataset images, in `ids` order, streamed into an .npy [ids, dims] that
+ * appears only when complete. `spec` says how an image becomes input (the evaluation centre crop,
+ * or its mirror image).
+ */
+export async function extractFeatures(
+  features: tfl.LayersModel,
+  dataset: FeaturesJob['dataset'],
+  spec: Extract<TransformSpec, { kind: 'eval' }>,
+  ids: number[],
+  outPath: string,
+  onBatch: (done: number, total: number) => void,
+): Promise<void> {
+  const dims = features.outputs[0]!.shape.at(-1)!;
+  const loader = new BatchLoader(dataset.dir, dataset.size, spec, 2);
+  const writer = new NpyWriter(outPath, ids.length, dims);
+  try {
+    const plan = epochPlan(ids, FEATURE_BATCH, { shuffle: false, seed: 0, epoch: 0 });
+    let done = 0;
+    for await (const batch of loader.batches(plan, 'features')) {
+      const n = batch.indices.length;
+      const out = tf.tidy(
+        () => features.predict(tf.tensor4d(batch.x, [n, spec.crop, spec.crop, 3])) as tf.Tensor,
+      );
+      writer.append((await out.data()) as Float32Array);
+      out.dispose();
+      done += n;
+      onBatch(done, ids.length);
+    }
+    writer.close();
+  } catch (err) {
+    writer.abort();
+    throw err;
+  } finally {
+    await loader.close();
+  }
+}
+
+/**
  * `svw index build`, in a worker: fc7 activations (post-ReLU) of every image of a split, centre
  * crop as in evaluation, streamed into an .npy that appears only when complete, plus the image
  * ids of its rows.
@@ -34,46 +73,32 @@ export async function runFeatureExtraction(
   emit: Emit,
 ): Promise<void> {
   const { bundle, state } = await loadCheckpoint(job.checkpointDir);
-  const features = tapModel(bundle.model, 'fc7');
-  const dims = job.config.model.fc[1];
   const ids = splitIds(job.dataset, job.split);
-  const spec = evalSpec(job.config, false);
-  const loader = new BatchLoader(job.dataset.dir, job.dataset.size, spec, 2);
-  const writer = new NpyWriter(job.outPath, ids.length, dims);
-  const crop = job.config.model.inputSize;
   try {
-    const plan = epochPlan(ids, FEATURE_BATCH, { shuffle: false, seed: 0, epoch: 0 });
-    let done = 0;
-    for await (const batch of loader.batches(plan, 'features')) {
-      const n = batch.indices.length;
-      const out = tf.tidy(
-        () => features.predict(tf.tensor4d(batch.x, [n, crop, crop, 3])) as tf.Tensor,
-      );
-      writer.append((await out.data()) as Float32Array);
-      out.dispose();
-      done += n;
-      emit({
-        type: 'progress',
-        epoch: 0,
-        epochs: 1,
-        batch: done,
-        batches: ids.length,
-        step: state.step,
-        loss: 0,
-        imagesPerSec: 0,
-        phase: 'eval',
-      });
-    }
+    await extractFeatures(
+      tapModel(bundle.model, 'fc7'),
+      job.dataset,
+      evalSpec(job.config, false),
+      ids,
+      job.outPath,
+      (done, total) =>
+        emit({
+          type: 'progress',
+          epoch: 0,
+          epochs: 1,
+          batch: done,
+          batches: total,
+          step: state.step,
+          loss: 0,
+          imagesPerSec: 0,
+          phase: 'eval',
+        }),
+    );
     writeFileSync(`${job.idsPath}.tmp`, JSON.stringify(ids));
     renameSync(`${job.idsPath}.tmp`, job.idsPath);
-    writer.close();
     // Stored once here, so that no search has to read the whole gallery for them.
     FeatureIndex.storeNorms(job.outPath);
-  } catch (err) {
-    writer.abort();
-    throw err;
   } finally {
-    await loader.close();
     bundle.model.dispose();
   }
   emit({
@@ -82,7 +107,7 @@ export async function runFeatureExtraction(
     checkpointSha256: bundle.weightsSha256,
     split: job.split,
     count: ids.length,
-    dims,
+    dims: job.config.model.fc[1],
     path: job.outPath,
     idsPath: job.idsPath,
   });

@@ -1,3 +1,4 @@
+import { versionImages } from '../store/dataset-versions.js';
 import { datasetClasses, datasetImages, type DatasetImage } from '../store/datasets.js';
 import { findIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -165,7 +166,10 @@ export async function nearestImages(
   const datasetId = run.datasetId;
   const ids = readIndexIds(gallery.idsPath);
   const [hits] = await searchInThread(gallery.path, query, k + (exclude === null ? 0 : 1), metric);
-  const images = new Map(datasetImages(wb.db, datasetId).map((i) => [i.idx, i]));
+  // Labels as the run's dataset version has them.
+  const images = new Map(
+    versionImages(wb.db, datasetId, run.datasetVersion).map((i) => [i.idx, i]),
+  );
   const classes = datasetClasses(wb.db, datasetId).map((c) => c.name);
   return hits!
     .filter((h) => ids[h.index] !== exclude)

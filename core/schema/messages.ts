@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ANALYSIS_TASKS, analysisOptionsSchema } from './analysis.js';
 import { backendChoiceSchema, gpuAdapterSchema } from './backends.js';
 
 /**
@@ -108,6 +109,15 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
     /** fc7 features of each requested image, in request order. */
     features: z.array(z.array(z.number())),
   }),
+  z.object({
+    type: z.literal('analysis-progress'),
+    /** What the analysis is doing: 'features', 'graph', 'pca', 'umap', 'hashes', 'pixels'… */
+    stage: z.string().max(40),
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+  }),
+  /** An analysis finished: its result is in this file (schemas in analysis.ts). */
+  z.object({ type: z.literal('analysis'), path: z.string() }),
   z.object({ type: z.literal('error'), error: errorSchema }),
   z.object({ type: z.literal('done'), status: z.enum(['completed', 'cancelled']) }),
 ]);
@@ -168,6 +178,20 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     idsPath: z.string(),
   }),
   z.object({
+    kind: z.literal('analysis'),
+    ...checkpointJobBase,
+    task: z.enum(ANALYSIS_TASKS),
+    /** The run's fc7 index files at one checkpoint (the 'all' index, or train and val). */
+    parts: z
+      .array(z.object({ path: z.string(), idsPath: z.string() }))
+      .min(1)
+      .max(3),
+    /** The result file to write (atomically), and where mirrored features are kept between runs. */
+    outPath: z.string(),
+    mirrorPath: z.string(),
+    options: analysisOptionsSchema,
+  }),
+  z.object({
     kind: z.literal('embed'),
     ...checkpointJobBase,
     /** Image files outside the dataset, preprocessed like the dataset's evaluation images. */
@@ -178,6 +202,7 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type FeaturesJob = Extract<JobSpec, { kind: 'features' }>;
 export type EmbedJob = Extract<JobSpec, { kind: 'embed' }>;
+export type AnalysisJob = Extract<JobSpec, { kind: 'analysis' }>;
 
 export const hostMessageSchema = z.discriminatedUnion('type', [
   z.object({

@@ -19,6 +19,8 @@ export interface DatasetRow {
   maxPerClass: number | null;
   fingerprint: string;
   createdAt: string;
+  /** Its newest version (1 until a review relabels or excludes images). */
+  latestVersion: number;
 }
 
 export interface DatasetClass {
@@ -38,12 +40,14 @@ export interface DatasetImage {
 const SELECT = `SELECT id, name, source_path AS sourcePath, layout, image_size AS imageSize,
   class_count AS classCount, train_count AS trainCount, val_count AS valCount,
   skipped_count AS skippedCount, val_split AS valSplit, seed, max_per_class AS maxPerClass,
-  fingerprint, created_at AS createdAt FROM datasets`;
+  fingerprint, created_at AS createdAt,
+  (SELECT COALESCE(MAX(v.version), 1) FROM dataset_versions v WHERE v.dataset_id = datasets.id) AS latestVersion
+  FROM datasets`;
 
 /** Inserts a dataset with its classes, images and skip report; returns its id. Call inside a transaction. */
 export function insertDataset(
   db: Db,
-  row: Omit<DatasetRow, 'id' | 'createdAt'>,
+  row: Omit<DatasetRow, 'id' | 'createdAt' | 'latestVersion'>,
   classes: DatasetClass[],
   images: DatasetImage[],
   skipped: Skipped[],

@@ -23,6 +23,8 @@ export interface RunRow {
   name: string;
   datasetId: number | null;
   dataset: string | null;
+  /** The version of the dataset it trains on (1: as imported). */
+  datasetVersion: number;
   preset: string;
   status: RunStatus;
   createdAt: string;
@@ -56,7 +58,7 @@ export interface RunRow {
 
 /** The SELECT behind every run query; filters use the aliases r (runs), e (experiments), d (datasets). */
 export const RUN_SELECT = `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.name,
-  r.dataset_id AS datasetId, d.name AS dataset, r.preset, r.status, r.created_at AS createdAt,
+  r.dataset_id AS datasetId, d.name AS dataset, r.dataset_version AS datasetVersion, r.preset, r.status, r.created_at AS createdAt,
   r.started_at AS startedAt, r.ended_at AS endedAt, r.error, r.error_stack AS errorStack, r.backend,
   r.engine_package AS enginePackage, r.engine_version AS engineVersion, r.device, r.seed,
   r.config_hash AS configHash, r.config, r.host_pid AS hostPid, r.worker_pid AS workerPid,
@@ -78,6 +80,8 @@ export function insertRun(
     experiment: string;
     name?: string;
     datasetId: number;
+    /** Its dataset's version; version 1 when omitted. */
+    datasetVersion?: number;
     config: RunConfig;
     sweep?: { id: number; trial: string };
   },
@@ -86,13 +90,14 @@ export function insertRun(
     const experimentId = ensureExperiment(db, run.experiment);
     const { lastInsertRowid } = db
       .prepare(
-        `INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total, sweep_id, sweep_trial)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (experiment_id, name, dataset_id, dataset_version, preset, status, created_at, seed, config_hash, config, epochs_total, sweep_id, sweep_trial)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         experimentId,
         run.name ?? '',
         run.datasetId,
+        run.datasetVersion ?? 1,
         run.config.model.preset,
         now(),
         run.config.seed,

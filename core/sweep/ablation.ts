@@ -143,13 +143,14 @@ export function createAblation(
       ],
     })),
   );
-  const { dataset, runs } = planRuns(db, { ...request, settings }, trials);
+  const { dataset, version, runs } = planRuns(db, { ...request, settings }, trials);
   const spec = { seeds, epochs: request.epochs ?? null, settings: request.settings ?? [] };
   return insertSweepRuns(
     db,
     { ...request, name: request.name ?? 'ablation', kind: 'ablation', spec },
     dataset,
     runs,
+    version,
   );
 }
 

@@ -15,7 +15,10 @@ import { rungEpochs } from './asha.js';
 import { planTrials } from './space.js';
 
 export interface SweepRequest {
+  /** A dataset id or name, optionally with a version: `pets@2`. */
   dataset: number | string;
+  /** The dataset version its runs train on; the newest when omitted. */
+  version?: number;
   preset: string;
   spec: SweepSpecInput;
   experiment?: string;
@@ -57,18 +60,26 @@ function checkAsha(spec: SweepSpec, config: RunConfig, dataset: DatasetRow): voi
  */
 export function planRuns(
   db: Db,
-  request: { dataset: number | string; preset: string; settings: readonly string[] },
+  request: {
+    dataset: number | string;
+    version?: number;
+    preset: string;
+    settings: readonly string[];
+  },
   trials: readonly { trial: string; extra: string[]; label?: string }[],
-): { dataset: DatasetRow; runs: PlannedRun[] } {
+): { dataset: DatasetRow; version: number; runs: PlannedRun[] } {
   let dataset: DatasetRow | undefined;
+  let version = 1;
   const runs = trials.map(({ trial, extra, label }) => {
     try {
       const prepared = prepareRun(db, {
         dataset: request.dataset,
+        version: request.version,
         preset: request.preset,
         settings: [...request.settings, ...extra],
       });
       dataset = prepared.dataset;
+      version = prepared.version;
       return { trial, extra, ...(label ? { label } : {}), config: prepared.config };
     } catch (err) {
       if (err instanceof UserError && !(err instanceof NotFoundError) && extra.length)
@@ -77,7 +88,7 @@ export function planRuns(
     }
   });
   if (!dataset) throw new UserError('the sweep has no runs');
-  return { dataset, runs };
+  return { dataset, version, runs };
 }
 
 /** Records a sweep and its runs (queued, not yet started) in one transaction. */
@@ -86,6 +97,7 @@ export function insertSweepRuns(
   sweep: { name?: string; kind: SweepKind; experiment?: string; preset: string; spec: unknown },
   dataset: DatasetRow,
   runs: readonly PlannedRun[],
+  version = 1,
 ): { sweepId: number; runIds: number[] } {
   return transaction(db, () => {
     const experiment = sweep.experiment || 'default';
@@ -104,6 +116,7 @@ export function insertSweepRuns(
           [sweep.name ?? '', ...(r.label ? [r.label] : r.extra)].filter(Boolean).join(' ') ||
           undefined,
         datasetId: dataset.id,
+        datasetVersion: version,
         config: r.config,
         sweep: { id: sweepId, trial: r.trial },
       }),
@@ -126,8 +139,8 @@ export function createSweep(db: Db, request: SweepRequest): { sweepId: number; r
   const spec = parsed.data;
   const settings = spec.asha ? [...spec.settings, `epochs=${spec.asha.maxEpochs}`] : spec.settings;
   const trials = planTrials(spec).map((extra, i) => ({ trial: String(i + 1), extra }));
-  const { dataset, runs } = planRuns(db, { ...request, settings }, trials);
+  const { dataset, version, runs } = planRuns(db, { ...request, settings }, trials);
   checkAsha(spec, runs[0]!.config, dataset);
   const kind: SweepKind = spec.asha ? 'asha' : spec.method;
-  return insertSweepRuns(db, { ...request, kind, spec }, dataset, runs);
+  return insertSweepRuns(db, { ...request, kind, spec }, dataset, runs, version);
 }

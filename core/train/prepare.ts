@@ -1,3 +1,4 @@
+import { latestVersion, versionImages } from '../store/dataset-versions.js';
 import { findDataset, type DatasetRow } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
@@ -7,28 +8,44 @@ import { applyRunSettings, findSetting } from '../schema/apply-settings.js';
 import { runSettings } from '../schema/settings.js';
 
 export interface RunRequest {
+  /** A dataset id or name, optionally with a version: `pets@2`. */
   dataset: string | number;
+  /** The dataset version to train on (after any `@N` in `dataset`); the newest when omitted. */
+  version?: number;
   preset: string;
   settings?: readonly string[];
   epochs?: number;
 }
 
-/**
- * Turns a request into a validated run config for a dataset, before any job starts: the model
- * gets the dataset's image size and class count, and a config that cannot work with the
- * dataset (a crop larger than its images, another number of classes) is refused clearly. The
- * preset's crop is never shrunk to fit behind the user's back: that would be another network.
- */
-export function prepareRun(
-  db: Db,
-  request: RunRequest,
-): { config: RunConfig; dataset: DatasetRow } {
-  const dataset = findDataset(db, request.dataset);
-  if (!dataset)
+/** The dataset a request names (`pets`, `3`, `pets@2`) and the version it asks for, if any. */
+function findRequested(db: Db, request: RunRequest): { dataset: DatasetRow; version?: number } {
+  const exact = findDataset(db, request.dataset);
+  if (exact) return { dataset: exact, version: request.version };
+  const at = /^(.+)@(\d+)$/.exec(String(request.dataset));
+  const dataset = at ? findDataset(db, at[1]!) : undefined;
+  if (!dataset || !at)
     throw new NotFoundError(
       `no dataset '${request.dataset}'`,
       'svw dataset list shows the datasets',
     );
+  return { dataset, version: request.version ?? Number(at[2]) };
+}
+
+/**
+ * Turns a request into a validated run config for a version of a dataset, before any job
+ * starts: the model gets the dataset's image size and class count, and a config that cannot
+ * work with the dataset (a crop larger than its images, another number of classes) is refused
+ * clearly. The preset's crop is never shrunk to fit behind the user's back: that would be
+ * another network.
+ */
+export function prepareRun(
+  db: Db,
+  request: RunRequest,
+): { config: RunConfig; dataset: DatasetRow; version: number } {
+  const found = findRequested(db, request);
+  const version = found.version ?? latestVersion(db, found.dataset.id);
+  const trainCount = versionImages(db, found.dataset.id, version, 'train').length;
+  const dataset = { ...found.dataset, trainCount };
   const base = presetRunConfig(request.preset);
   base.model.sourceSize = dataset.imageSize;
   base.model.classes = dataset.classCount;
@@ -44,7 +61,7 @@ export function prepareRun(
     throw cropTooLarge(base.model.inputSize, dataset);
   const config = applyRunSettings(base, settings);
   checkAgainstDataset(config, dataset);
-  return { config, dataset };
+  return { config, dataset: found.dataset, version };
 }
 
 export function checkAgainstDataset(config: RunConfig, dataset: DatasetRow): RunConfig {

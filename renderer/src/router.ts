@@ -31,6 +31,8 @@ export const routes: RouteRecordRaw[] = [
     props: (route) => ({ id: Number(route.params.id) }),
   },
   { path: '/retrieval', name: 'retrieval', component: () => import('./views/RetrievalView.vue') },
+  { path: '/map', name: 'map', component: () => import('./views/MapView.vue') },
+  { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue') },
   { path: '/datasets', name: 'datasets', component: () => import('./views/DatasetsView.vue') },
   {
     path: '/datasets/:id(\\d+)',

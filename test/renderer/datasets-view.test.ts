@@ -26,6 +26,7 @@ function row(id: number, name: string): DatasetRow {
     maxPerClass: null,
     fingerprint: 'f',
     createdAt: '2024-03-01T10:00:00Z',
+    latestVersion: 1,
   };
 }
 

@@ -40,4 +40,5 @@ export const dataset: DatasetRow = {
   maxPerClass: null,
   fingerprint: 'abc',
   createdAt: '2025-01-01T00:00:00.000Z',
+  latestVersion: 1,
 };

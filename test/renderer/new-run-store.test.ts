@@ -145,6 +145,7 @@ describe('new-run store', () => {
       cloneRun: async () => ({
         preset: 'alexnet-paper',
         datasetId: 3,
+        datasetVersion: 1,
         settings: [
           'optim.lr=0.02',
           'data.flip=false',

@@ -194,6 +194,7 @@ describe('NewRunView', () => {
       cloneRun: async () => ({
         preset: 'alexnet-paper',
         datasetId: 3,
+        datasetVersion: 1,
         settings: ['epochs=12'],
         experiment: 'short',
         on: null,

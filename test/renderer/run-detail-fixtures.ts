@@ -18,6 +18,7 @@ export function runDetail(id: number, status: RunStatus = 'running'): RunDetail 
       experiment: 'cifar-baseline',
       name: `run-${id}`,
       datasetId: 4,
+      datasetVersion: 1,
       dataset: 'cifar10-small',
       preset: 'alexnet-cifar',
       status,

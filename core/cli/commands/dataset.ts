@@ -3,11 +3,17 @@ import { DEFAULT_VAL_SPLIT, importDataset } from '../../data/import.js';
 import type { LabelSource } from '../../data/scan.js';
 import { summarizeSkips } from '../../schema/skip-reasons.js';
 import { datasetClasses, datasetSkipped, findDataset, listDatasets } from '../../store/datasets.js';
+import {
+  createVersion,
+  datasetVersions,
+  latestVersion,
+  versionDiff,
+} from '../../store/dataset-versions.js';
 import { removeDataset } from '../../store/manage.js';
 import { openWorkbench, withWorkbench } from '../../store/workbench.js';
 import { UserError } from '../../util/errors.js';
 import { note, printJson, progressBar, type CommonOptions } from '../output.js';
-import { parseFraction, parseIntOption, parsePositiveInt } from '../parse.js';
+import { collect, parseFraction, parseIntOption, parsePositiveInt } from '../parse.js';
 
 interface ImportFlags extends CommonOptions {
   name: string;
@@ -160,5 +166,97 @@ export function registerDataset(program: Command): void {
         if (opts.json) return printJson({ removed: row.id, name: row.name });
         note(`removed dataset '${row.name}' (id ${row.id})`);
       }),
+    );
+
+  dataset
+    .command('versions')
+    .description('list the versions of a dataset, or what one changes against its parent')
+    .argument('<dataset>', 'dataset id or name')
+    .option('--diff <version>', 'the images this version relabels or excludes', parsePositiveInt)
+    .option('--json', 'machine-readable output')
+    .action((idOrName: string, opts: CommonOptions & { diff?: number }) =>
+      withWorkbench((wb) => {
+        const row = requireDataset(wb.db, idOrName);
+        const classes = datasetClasses(wb.db, row.id).map((c) => c.name);
+        if (opts.diff !== undefined) {
+          const diff = versionDiff(wb.db, row.id, opts.diff).map((d) => ({
+            ...d,
+            before: d.before === null ? null : classes[d.before],
+            after: d.after === null ? null : classes[d.after],
+          }));
+          if (opts.json) return printJson(diff);
+          for (const d of diff)
+            process.stdout.write(
+              `${d.before ?? 'excluded'} → ${d.after ?? 'excluded'}  ${d.path}\n`,
+            );
+          return;
+        }
+        const versions = datasetVersions(wb.db, row.id);
+        if (opts.json) return printJson(versions);
+        for (const v of versions)
+          process.stdout.write(
+            `v${v.version}${v.parent === null ? '' : ` (from v${v.parent})`}  ${v.trainCount} train, ${v.valCount} val` +
+              `${v.parent === null ? '' : `, ${v.relabelled} relabelled, ${v.excluded} excluded`}  ${v.note}\n`,
+          );
+      }),
+    );
+
+  dataset
+    .command('version')
+    .description('make a new version of a dataset with images relabelled or excluded')
+    .argument('<dataset>', 'dataset id or name')
+    .option('--from <version>', 'the version to start from (default: the newest)', parsePositiveInt)
+    .option(
+      '--relabel <image=class>',
+      'give an image (by id) another class (repeatable)',
+      collect,
+      [],
+    )
+    .option('--exclude <image>', 'leave an image (by id) out (repeatable)', collect, [])
+    .option('--note <text>', 'what the version is for')
+    .option('--json', 'machine-readable output')
+    .action(
+      (
+        idOrName: string,
+        opts: CommonOptions & {
+          from?: number;
+          relabel: string[];
+          exclude: string[];
+          note?: string;
+        },
+      ) =>
+        withWorkbench((wb) => {
+          const row = requireDataset(wb.db, idOrName);
+          const classes = datasetClasses(wb.db, row.id).map((c) => c.name);
+          const imageId = (text: string) => {
+            if (!/^\d+$/.test(text)) throw new UserError(`expected an image id, got '${text}'`);
+            return Number(text);
+          };
+          const relabels = opts.relabel.map((assignment) => {
+            const [image, cls] = assignment.split('=');
+            const label = cls === undefined ? -1 : classes.indexOf(cls);
+            if (label < 0)
+              throw new UserError(
+                `--relabel ${assignment}: expected IMAGE=CLASS with a class of ${row.name}`,
+              );
+            return { imageIdx: imageId(image!), action: 'relabel' as const, label };
+          });
+          const excludes = opts.exclude.map((e) => ({
+            imageIdx: imageId(e),
+            action: 'exclude' as const,
+          }));
+          if (relabels.length + excludes.length === 0)
+            throw new UserError('give at least one --relabel IMAGE=CLASS or --exclude IMAGE');
+          const parent = opts.from ?? latestVersion(wb.db, row.id);
+          const version = createVersion(wb.db, row.id, {
+            parent,
+            changes: [...relabels, ...excludes],
+            note: opts.note,
+          });
+          if (opts.json) return printJson({ dataset: row.id, version, parent });
+          note(
+            `made version ${version} of '${row.name}' from version ${parent}; train on it with --dataset ${row.name}@${version}`,
+          );
+        }),
     );
 }

@@ -15,7 +15,8 @@ import {
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
 import { normsPath } from '../../retrieval/gallery-norms.js';
 import { FeatureIndex, writeFloat16Copy, type Metric } from '../../retrieval/search.js';
-import { datasetClasses, datasetImages } from '../../store/datasets.js';
+import { versionImages } from '../../store/dataset-versions.js';
+import { datasetClasses } from '../../store/datasets.js';
 import { findIndex, upsertIndex, type FeatureIndexRow } from '../../store/indexes.js';
 import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
@@ -32,7 +33,7 @@ function checkpointOption() {
 }
 
 /** Builds an index in a worker, with a progress bar; returns its row. */
-async function buildIndex(
+export async function buildIndex(
   wb: Workbench,
   run: RunRow,
   split: Split,
@@ -176,7 +177,9 @@ export function registerRetrieval(program: Command): void {
             label: h.className,
             distance: h.distance,
           }));
-          const images = new Map(datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i]));
+          const images = new Map(
+            versionImages(wb.db, run.datasetId!, run.datasetVersion).map((i) => [i.idx, i]),
+          );
           const classes = datasetClasses(wb.db, run.datasetId!).map((c) => c.name);
           const queryInfo =
             opts.image !== undefined
@@ -240,7 +243,7 @@ export function registerRetrieval(program: Command): void {
             );
           if (val.count === 0) throw new UserError("the run's dataset has no validation images");
           const labelOf = new Map(
-            datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i.label]),
+            versionImages(wb.db, run.datasetId!, run.datasetVersion).map((i) => [i.idx, i.label]),
           );
           const labels = (ids: number[]) => ids.map((id) => labelOf.get(id)!);
           const precision = precisionAtK(

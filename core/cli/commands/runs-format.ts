@@ -54,6 +54,7 @@ export function showRun(wb: Workbench, run: RunRow) {
     name: run.name,
     experiment: run.experiment,
     dataset: run.dataset,
+    datasetVersion: run.datasetVersion,
     preset: run.preset,
     status: run.status,
     error: run.error,
@@ -191,7 +192,7 @@ const SUMMARY_PARAMS = [
 
 export function renderShow(r: RunShow): string {
   const out: string[] = [
-    `run ${r.id} '${r.name}' ${r.status}: experiment ${r.experiment}, dataset ${r.dataset ?? '(removed)'}, preset ${r.preset}`,
+    `run ${r.id} '${r.name}' ${r.status}: experiment ${r.experiment}, dataset ${r.dataset === null ? '(removed)' : `${r.dataset} v${r.datasetVersion}`}, preset ${r.preset}`,
     `  created ${r.createdAt}${r.startedAt ? `, started ${r.startedAt}` : ''}${r.endedAt ? `, ended ${r.endedAt}` : ''} (${formatDuration(r.durationSec)})`,
     `  epochs ${r.epochsDone}/${r.epochsTotal}; engine ${r.engine.backend ?? '—'}${r.engine.package ? ` (${r.engine.package} ${r.engine.version ?? ''}, ${r.engine.device ?? ''})` : ''}`,
     `  ran on ${r.cluster ? `cluster ${r.cluster}` : 'this machine'}${r.node ? `, node ${r.node}` : ''}${r.slurm ? `; Slurm job ${r.slurm.slurmJobId ?? '(being submitted)'} ${r.slurm.state}${r.slurm.attempt > 1 ? `, attempt ${r.slurm.attempt}` : ''}, log ${r.slurm.logPath}` : ''}`,

@@ -131,7 +131,7 @@ export function registerTrain(program: Command): void {
     .description(
       'train a model on a dataset in a worker process, logging everything to the workbench database',
     )
-    .option('--dataset <dataset>', 'dataset id or name')
+    .option('--dataset <dataset>', 'dataset id or name; name@N trains on its version N')
     .option('--preset <name>', `model preset (${PRESET_NAMES.join(', ')})`)
     .option(
       '--set <key=value>',
@@ -167,7 +167,7 @@ export function registerTrain(program: Command): void {
         } else {
           if (!opts.dataset || !opts.preset)
             throw new UserError('--dataset and --preset are required (or --resume RUN)');
-          const { config, dataset } = prepareRun(wb.db, {
+          const { config, dataset, version } = prepareRun(wb.db, {
             dataset: opts.dataset,
             preset: opts.preset,
             settings: opts.set,
@@ -177,6 +177,7 @@ export function registerTrain(program: Command): void {
             experiment: opts.experiment,
             name: opts.name,
             datasetId: dataset.id,
+            datasetVersion: version,
             config,
           });
         }

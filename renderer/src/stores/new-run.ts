@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia';
-import { computed, onScopeDispose, ref, watch } from 'vue';
+import { computed, nextTick, onScopeDispose, ref, watch } from 'vue';
 import type { CheckResult, PresetInfo, SettingsInfo } from '../../../core/api/contract';
 import type { DatasetRow } from '../../../core/store/datasets';
 import type { ClusterProfile } from '../../../core/schema/cluster';
@@ -27,6 +27,8 @@ export const useNewRunStore = defineStore('new-run', () => {
   const loadError = ref<string | null>(null);
 
   const datasetId = ref<number | null>(null);
+  /** The dataset version to train on (null: the newest). */
+  const datasetVersion = ref<number | null>(null);
   const presetName = ref('');
   /** Field texts by key, as typed. */
   const values = ref<Record<string, string>>({});
@@ -223,6 +225,14 @@ export const useNewRunStore = defineStore('new-run', () => {
     if (timer) clearTimeout(timer);
   });
 
+  /** The chosen dataset's versions, oldest first. */
+  const versions = computed(() => {
+    const latest = datasets.value.find((d) => d.id === datasetId.value)?.latestVersion ?? 1;
+    return Array.from({ length: latest }, (_, i) => i + 1);
+  });
+  // Another dataset has other versions: its newest is the default again.
+  watch(datasetId, () => (datasetVersion.value = null));
+
   /** Fills the form from an existing run (`?clone=<id>`). */
   async function prefillFromClone(id: number): Promise<void> {
     if (!loaded.value) await load();
@@ -234,8 +244,11 @@ export const useNewRunStore = defineStore('new-run', () => {
           `run ${id} used the preset '${clone.preset}', which this host does not have`,
         );
       selectPreset(found.name);
-      if (clone.datasetId !== null && datasets.value.some((d) => d.id === clone.datasetId))
+      if (clone.datasetId !== null && datasets.value.some((d) => d.id === clone.datasetId)) {
         datasetId.value = clone.datasetId;
+        await nextTick();
+        datasetVersion.value = clone.datasetVersion;
+      }
       experiment.value = clone.experiment;
       name.value = '';
       runOn.value = clone.on && clusters.value.some((c) => c.name === clone.on) ? clone.on : '';
@@ -263,6 +276,7 @@ export const useNewRunStore = defineStore('new-run', () => {
       const { settings, sweep } = request.value;
       const { runIds } = await client().api.createRuns({
         datasetId: datasetId.value,
+        ...(datasetVersion.value === null ? {} : { datasetVersion: datasetVersion.value }),
         preset: current.name,
         settings,
         ...(Object.keys(sweep).length > 0 ? { sweep } : {}),
@@ -294,6 +308,8 @@ export const useNewRunStore = defineStore('new-run', () => {
     loaded,
     loadError,
     datasetId,
+    versions,
+    datasetVersion,
     presetName,
     values,
     ablations,
