@@ -19,8 +19,10 @@ export interface BuildOptions {
  */
 export function buildAlexNet(config: ModelConfig, options: BuildOptions = {}): tfl.LayersModel {
   let layerIndex = 0;
+  // tfjs takes a seed of 0 for no seed (Math.random), so no layer may get 0: the default run
+  // seed is 0, and its first layer would start differently every time.
   const seedFor = () =>
-    options.seed === undefined ? undefined : options.seed * 101 + layerIndex++;
+    options.seed === undefined ? undefined : options.seed * 101 + ++layerIndex;
   const std = (fanIn: number) =>
     config.init.scheme === 'he' ? Math.sqrt(2 / fanIn) : config.init.std;
   const biasFor = (name: string) => (BIAS_ONE_LAYERS.has(name) ? config.init.bias : 0);
