@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as ChildSpec;
   tf.enableProdMode();
   await selectBackend(parseBackendChoice(spec.backend));
-  const model = createBenchModel(spec.preset, spec.batch);
-  model.train();
+  const model = await createBenchModel(spec.preset, spec.batch, spec.threads);
+  await model.train();
   const started = new Promise<void>((resolve) => process.once('message', () => resolve()));
   await send({ type: 'ready' });
   await started;
@@ -27,13 +27,13 @@ async function main(): Promise<void> {
   const tensors: number[] = [];
   for (let i = 0; i < spec.steps; i++) {
     const s0 = performance.now();
-    model.train();
+    await model.train();
     stepMs.push(performance.now() - s0);
     tensors.push(tf.memory().numTensors);
   }
   const elapsedMs = performance.now() - t0;
   const tensorBytes = tf.memory().numBytes;
-  model.dispose();
+  await model.dispose();
   const images = spec.batch * spec.steps;
   stepMs.sort((a, b) => a - b);
   await send({

@@ -7,7 +7,13 @@ import type { BenchResult } from './result.js';
  * thread per process, so on two idle cores the sum should approach twice one job.
  */
 export async function benchConcurrency(backend: string, quick: boolean): Promise<BenchResult[]> {
-  const spec: ChildSpec = { backend, preset: 'alexnet-cifar', batch: 128, steps: quick ? 3 : 12 };
+  const spec: ChildSpec = {
+    backend,
+    preset: 'alexnet-cifar',
+    batch: 128,
+    steps: quick ? 3 : 12,
+    threads: 1,
+  };
   const name = `train ${spec.preset}`;
   const single = aggregate(await runTrainingChildren(1, spec));
   const pair = aggregate(await runTrainingChildren(2, spec));

@@ -48,12 +48,12 @@ async function benchPreset(
   backend: string,
   quick: boolean,
 ): Promise<Result[]> {
-  const model = createBenchModel(preset, batch);
+  const model = await createBenchModel(preset, batch);
   const reps = quick ? 1 : 3;
   const minMs = quick ? 0 : 5_000;
   const forwardMs = await time(() => model.forward(), reps, minMs);
   const trainMs = await time(() => model.train(), reps, minMs);
-  model.dispose();
+  await model.dispose();
   const result = (kind: string, ms: number): Result => ({
     name: `${kind} ${preset}`,
     backend,

@@ -15,6 +15,7 @@ export async function benchMemory(backend: string, quick: boolean): Promise<Benc
     preset: PRESET,
     batch: BATCH,
     steps: quick ? 2 : 3,
+    threads: 1,
   });
   const r = report!;
   const first = r.tensors[0]!;

@@ -173,7 +173,7 @@ export function newRunApi(ctx: ServiceContext) {
         ),
       );
       ctx.emit({ type: 'runs-changed' });
-      if (input.start) for (const id of runIds) ctx.scheduler.enqueue(id);
+      if (input.start) ctx.scheduler.enqueueAll(runIds);
       return { runIds };
     },
 

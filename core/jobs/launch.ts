@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { requireReadableImages } from '../data/probe.js';
 import type { BackendChoice } from '../engine/backends.js';
@@ -8,6 +9,8 @@ import type { Workbench } from '../store/workbench.js';
 import { checkpointEpoch, resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
 import { transaction } from '../store/db.js';
 import { checkAgainstDataset } from '../train/prepare.js';
+import { checkThreads, resolveThreads } from '../train/threads.js';
+import { jobsOnMachine } from '../store/active-jobs.js';
 import { validateRunConfig } from '../schema/run-config.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
@@ -50,6 +53,11 @@ export function startTraining(
     }
   }
   const { config, dataset } = runInputs(wb, run);
+  // A run queued on a bigger machine (a shared home) is refused here, before anything starts.
+  checkThreads(config);
+  const threads =
+    options.threads ??
+    resolveThreads(config, os.availableParallelism(), jobsOnMachine(wb.db, os.hostname()) + 1);
   if (resume) {
     const epoch = resumeFrom ? checkpointEpoch(resumeFrom) : 0;
     transaction(wb.db, () => discardAfterEpoch(wb.db, run.id, epoch));
@@ -57,7 +65,7 @@ export function startTraining(
   return new RunningJob(
     wb.db,
     host,
-    { kind: 'train', runId: run.id, config, runDir, dataset, resumeFrom },
+    { kind: 'train', runId: run.id, config, runDir, dataset, resumeFrom, threads },
     options,
   );
 }

@@ -5,13 +5,20 @@ const MiB = 2 ** 20;
 /** What a worker holds before any model: the engine, its runtime and the batch worker. */
 const BASE_BYTES = 300 * MiB;
 
+/** What each further training thread holds before any model: its own engine and runtime. */
+const THREAD_BYTES = 100 * MiB;
+
 /**
  * The estimated peak memory of a job on a run's config, in bytes: float32 weights with their
  * momentum (×2), and per image of a batch the activations of every layer, kept for the backward
  * pass beside their gradients (×2), over a fixed base. For `alexnet-paper` at batch 128 this
  * gives about 2.7 GiB, a little above the 2.5 GB peak measured, on the safe side.
+ *
+ * On `threads` threads (data-parallel shards) every thread holds the weights and its share's
+ * activations and gradients, and shared memory holds the weights once more and a gradient
+ * vector per extra thread.
  */
-export function jobMemoryBytes(config: RunConfig): number {
+export function jobMemoryBytes(config: RunConfig, threads = 1): number {
   const m = config.model;
   let size = m.inputSize;
   let channels = 3;
@@ -35,5 +42,11 @@ export function jobMemoryBytes(config: RunConfig): number {
     activations += 2 * units;
     width = units;
   }
-  return BASE_BYTES + 4 * (2 * params + 2 * config.batchSize * activations);
+  const shards = Math.max(1, threads);
+  // Weights and momentum; per extra thread its weights, its gradients and their shared copy;
+  // and the shared weights.
+  const weights = 2 * params + (shards > 1 ? params + 3 * params * (shards - 1) : 0);
+  return (
+    BASE_BYTES + (shards - 1) * THREAD_BYTES + 4 * (weights + 2 * config.batchSize * activations)
+  );
 }

@@ -5,6 +5,7 @@ import {
   insertEvaluation,
   insertMetrics,
   markRunning,
+  setParam,
   upsertCheckpoint,
   type RunStatus,
 } from '../store/runs.js';
@@ -14,6 +15,7 @@ import type { JobHost, JobProcess } from './host.js';
 import { hostLease } from '../store/leases.js';
 import { endActiveJob, startActiveJob } from '../store/active-jobs.js';
 import { errorMessage, RefusedError } from '../util/errors.js';
+import { threadsNote } from '../train/threads.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
 
@@ -29,6 +31,11 @@ export interface JobOptions {
   onMessage?: (message: WorkerMessage) => void;
   /** The GPU the scheduler gave the job: the worker sees only it (`CUDA_VISIBLE_DEVICES`). */
   gpu?: number | null;
+  /**
+   * Threads for a training job (the scheduler's share of the cores); without it, engine.threads,
+   * or for 'auto' the cores divided among the jobs running on this machine.
+   */
+  threads?: number;
 }
 
 /** How long a worker has to stop by itself after a cancel before it is killed. */
@@ -243,7 +250,8 @@ export class RunningJob {
   private record(message: WorkerMessage): void {
     const runId = this.job.runId;
     switch (message.type) {
-      case 'started':
+      case 'started': {
+        const device = `${message.engine.detail}${threadsNote(message.threads)}`;
         if (this.job.kind === 'train') {
           this.db
             .prepare(
@@ -253,20 +261,23 @@ export class RunningJob {
               message.engine.backend,
               message.engine.package,
               message.engine.version,
-              message.engine.detail,
+              device,
               message.pid,
               runId,
             );
+          // The thread count 'auto' came to, where the engine trains on threads it was given.
+          if (message.threads) setParam(this.db, runId, 'engine.threads', message.threads);
         }
         addLog(
           this.db,
           runId,
           'info',
-          `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${message.engine.detail})`,
+          `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${device})`,
         );
         for (const s of message.skipped)
           addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
         return;
+      }
       case 'metrics':
         insertMetrics(this.db, runId, message.metrics);
         return;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../engine/backends.js';
+import { rung, selectBackend } from '../engine/backends.js';
 import { serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
@@ -62,13 +62,16 @@ let started = false;
 async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void> {
   tf.enableProdMode();
   const selection = await selectBackend(start.backend);
+  const job = start.job;
+  const threads =
+    job.kind === 'train' && rung(selection.engine.backend).dataParallel ? job.threads : undefined;
   await io.send({
     type: 'started',
     pid: process.pid,
     engine: selection.engine,
     skipped: selection.skipped,
+    ...(threads ? { threads } : {}),
   });
-  const job = start.job;
   const config = validateRunConfig(job.config);
   if (job.kind === 'train') {
     const status = await runTraining({
@@ -76,6 +79,7 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
       dataset: job.dataset,
       runDir: job.runDir,
       resumeFrom: job.resumeFrom,
+      threads: threads ?? 1,
       emit: (m) => void io.send(m),
       cancelled: () => cancelled,
     });

@@ -39,11 +39,22 @@ export const dataSchema = z.strictObject({
   scale: z.number().positive(),
 });
 
+export const engineSchema = z.strictObject({
+  /**
+   * Threads one training job uses: 'auto' (the cores divided among the jobs running) or a
+   * number, at most the machine's cores. On wasm and cpu each thread trains a share of every
+   * batch (data-parallel); the update is the same as on one thread.
+   */
+  threads: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]),
+});
+
 export const runConfigSchema = z.strictObject({
   model: modelConfigSchema,
   optim: optimSchema,
   schedule: scheduleSchema,
   data: dataSchema,
+  // Runs recorded before the setting existed have none: they were single-job 'auto' too.
+  engine: engineSchema.default({ threads: 'auto' }),
   batchSize: z.number().int().min(1).max(4096),
   epochs: z.number().int().min(1).max(10_000),
   /** Evaluate on the validation split every N epochs (and always after the last). */
@@ -60,6 +71,7 @@ export const runConfigSchema = z.strictObject({
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type OptimConfig = z.infer<typeof optimSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export type EngineConfig = z.infer<typeof engineSchema>;
 
 /**
  * The paper's training recipe (section 5) around a model: SGD with momentum 0.9 and weight decay
@@ -89,6 +101,7 @@ export function defaultRunConfig(model: ModelConfig): RunConfig {
       threshold: 0.001,
     },
     data: { randomCrop: true, flip: true, pcaSigma: 0.1, mean: 'image', scale: 1 },
+    engine: { threads: 'auto' },
     batchSize: 128,
     epochs: 90,
     evalEvery: 1,
@@ -140,10 +153,14 @@ export function flattenParams(config: RunConfig): Record<string, string | number
   return out;
 }
 
-/** A stable hash of the config (keys sorted), to spot identical runs. */
+/**
+ * A stable hash of the config (keys sorted), to spot identical runs. The engine settings are
+ * left out: the thread count changes how fast a run trains, not what it learns.
+ */
 export function configHash(config: RunConfig): string {
   const params = flattenParams(config);
   const text = Object.keys(params)
+    .filter((k) => !k.startsWith('engine.'))
     .sort()
     .map((k) => `${k}=${String(params[k])}`)
     .join('\n');

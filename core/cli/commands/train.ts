@@ -11,6 +11,7 @@ import { extendEpochs } from '../../store/manage.js';
 import { getRun, insertRun, latestMetrics } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
+import { threadsNote } from '../../train/threads.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
 import type { BackendChoice } from '../../engine/backends.js';
@@ -47,7 +48,7 @@ function progressReporter(runId: number): (m: WorkerMessage) => void {
   return (m) => {
     if (m.type === 'started')
       note(
-        `run ${runId}: engine ${m.engine.backend} (${m.engine.package} ${m.engine.version}, ${m.engine.detail})`,
+        `run ${runId}: engine ${m.engine.backend} (${m.engine.package} ${m.engine.version}, ${m.engine.detail}${threadsNote(m.threads)})`,
       );
     if (m.type === 'evaluation' && !m.tenCrop) valErr = `${(100 * m.top1Error).toFixed(1)}%`;
     if (m.type === 'progress' && m.phase === 'train' && bar) {

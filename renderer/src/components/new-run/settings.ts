@@ -50,13 +50,15 @@ export const SETTING_ALIASES: Record<string, string> = {
   flip: 'data.flip',
   randomCrop: 'data.randomCrop',
   mean: 'data.mean',
+  threads: 'engine.threads',
 };
 
 function groupOf(key: string): GroupId {
   const root = key.split('.')[0]!;
   if (root === 'optim' || key === 'batchSize') return 'optim';
   if (root === 'schedule' || root === 'data') return root;
-  if (['epochs', 'evalEvery', 'tenCropAtEnd', 'seed'].includes(key)) return 'run';
+  if (['epochs', 'evalEvery', 'tenCropAtEnd', 'seed'].includes(key) || root === 'engine')
+    return 'run';
   return 'model';
 }
 
