@@ -42,27 +42,52 @@ async function time(
   return median(times);
 }
 
+/**
+ * Forward (inference, one thread) and training images/s of a preset, training on each of
+ * `threads` threads (data-parallel shards where the engine runs one thread per engine).
+ */
 async function benchPreset(
   preset: PresetName,
   batch: number,
   backend: string,
+  threads: number[],
   quick: boolean,
 ): Promise<Result[]> {
-  const model = await createBenchModel(preset, batch);
   const reps = quick ? 1 : 3;
   const minMs = quick ? 0 : 5_000;
-  const forwardMs = await time(() => model.forward(), reps, minMs);
-  const trainMs = await time(() => model.train(), reps, minMs);
-  await model.dispose();
-  const result = (kind: string, ms: number): Result => ({
-    name: `${kind} ${preset}`,
-    backend,
-    batch,
-    imagesPerSec: Math.round((batch / (ms / 1000)) * 100) / 100,
-    msPerBatch: Math.round(ms),
-    params: model.params,
-  });
-  return [result('forward', forwardMs), result('train', trainMs)];
+  const results: Result[] = [];
+  for (const count of threads) {
+    const model = await createBenchModel(preset, batch, count);
+    const result = (kind: string, ms: number, threads: number): Result => ({
+      name: `${kind} ${preset}`,
+      backend,
+      batch,
+      imagesPerSec: Math.round((batch / (ms / 1000)) * 100) / 100,
+      msPerBatch: Math.round(ms),
+      params: model.params,
+      threads,
+    });
+    if (count === 1)
+      results.push(result('forward', await time(() => model.forward(), reps, minMs), 1));
+    results.push(result('train', await time(() => model.train(), reps, minMs), model.threads));
+    await model.dispose();
+  }
+  return results;
+}
+
+/** 1, 2 and every core, without repeats: the thread counts the model cases train on. */
+function threadCounts(cores: number, only: string[] | undefined): number[] {
+  if (only) return only.map((t) => parseThreads(t, cores));
+  return [...new Set([1, Math.min(2, cores), cores])];
+}
+
+function parseThreads(text: string, cores: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > cores)
+    throw new UserError(
+      `--threads ${text}: expected a whole number from 1 to ${cores} (the cores)`,
+    );
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -73,6 +98,7 @@ async function main(): Promise<void> {
       preset: { type: 'string', multiple: true },
       only: { type: 'string', multiple: true },
       reference: { type: 'string' },
+      threads: { type: 'string', multiple: true },
     },
   });
   for (const group of values.only ?? []) {
@@ -81,6 +107,8 @@ async function main(): Promise<void> {
   }
   if (values.reference !== undefined && values.reference !== 'pytorch')
     throw new UserError(`unknown reference '${values.reference}' (only pytorch)`);
+  const cores = os.availableParallelism();
+  const threads = threadCounts(cores, values.threads);
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
   const backend = selection.engine.backend;
@@ -103,8 +131,10 @@ async function main(): Promise<void> {
   const modelResults: Result[] = [];
   for (const { preset, batch } of CASES) {
     if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
-    process.stderr.write(`benchmarking ${preset} at batch ${batch}…\n`);
-    modelResults.push(...(await benchPreset(preset, batch, backend, values.quick)));
+    process.stderr.write(
+      `benchmarking ${preset} at batch ${batch} on ${threads.join(', ')} thread(s)…\n`,
+    );
+    modelResults.push(...(await benchPreset(preset, batch, backend, threads, values.quick)));
   }
   results.push(...modelResults);
   if (wanted('memory')) {
@@ -128,7 +158,7 @@ async function main(): Promise<void> {
     if (cases.length === 0) {
       process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
     }
-    const reference = cases.length ? await benchPytorch(cases, values.quick) : [];
+    const reference = cases.length ? await benchPytorch(cases, threads, values.quick) : [];
     results.push(...reference);
     comparisons = compareWithReference(modelResults, reference);
   }
@@ -138,7 +168,7 @@ async function main(): Promise<void> {
     process.stderr.write('\n' + formatComparison(comparisons) + '\n');
   }
   const machine = {
-    cpus: os.availableParallelism(),
+    cpus: cores,
     // 1-minute load averages before and after: the machine may be shared.
     loadAverage: [loadBefore[0], os.loadavg()[0]].map((l) => Math.round(l! * 100) / 100),
   };
