@@ -7,8 +7,8 @@
  * uses XNNPACK without transposes, while the gradients of every dense layer need them (and
  * without them repacks a fresh weight slowly). We provide those three from the backend's own
  * XNNPACK-backed kernels; `MaxPoolGrad`, `LRN`/`LRNGrad` (./wasm-pool.ts, ./wasm-lrn.ts) and
- * `Slice`, `SplitV`, `Sum` (./wasm-heap.ts) and `Transpose` (./wasm-transpose.ts) as JavaScript
- * loops over the wasm heap.
+ * `Slice`, `SplitV`, `Sum`, `Identity` (./wasm-heap.ts) and `Transpose` (./wasm-transpose.ts) as
+ * JavaScript loops over the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
@@ -28,7 +28,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { makeSlice, makeSplitV, makeSum } from './wasm-heap.js';
+import { makeIdentity, makeSlice, makeSplitV, makeSum } from './wasm-heap.js';
 import { makeTranspose, transposeMatrixOnHeap } from './wasm-transpose.js';
 import { makeLrn, makeLrnGrad } from './wasm-lrn.js';
 import { maxPoolGradOnHeap } from './wasm-pool.js';
@@ -622,4 +622,5 @@ export function registerWasmTrainingKernels(): void {
   replaceWasmKernel(tf.SplitV, makeSplitV);
   replaceWasmKernel(tf.Sum, makeSum);
   replaceWasmKernel(tf.Transpose, makeTranspose);
+  replaceWasmKernel(tf.Identity, makeIdentity);
 }
