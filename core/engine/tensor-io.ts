@@ -23,17 +23,6 @@ export function readFloats(t: tf.Tensor): Float32Array {
 }
 
 /**
- * The values of a float32 tensor for writing in place, or null where that is not safe: backends
- * other than wasm (their reads are copies), and data shared with another tensor (a reshape).
- * Only for tensors the caller owns outright, such as fresh gradients.
- */
-export function writableFloats(t: tf.Tensor): Float32Array | null {
-  const wasm = wasmBackend();
-  if (!wasm || t.dtype !== 'float32' || wasm.refCount(t.dataId) > 1) return null;
-  return wasm.typedArrayFromHeap(t) as Float32Array;
-}
-
-/**
  * A new float32 tensor holding a copy of `values` (which may be a view of shared memory that
  * changes later): wasm copies into its heap by itself, other backends keep the array they get.
  */
