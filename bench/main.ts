@@ -142,7 +142,9 @@ async function main(): Promise<void> {
     results.push(await benchMemory(backend, values.quick));
   }
   if (wanted('concurrency')) {
-    process.stderr.write('benchmarking one and two concurrent alexnet-cifar training jobs…\n');
+    process.stderr.write(
+      'benchmarking alexnet-cifar training: one job, several at once, one on several threads…\n',
+    );
     results.push(...(await benchConcurrency(backend, values.quick)));
   }
 
