@@ -8,6 +8,7 @@ import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
 import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
+import { benchRunCurves } from './run-curves.js';
 import { benchRunList } from './store.js';
 import { benchRetrieval } from './retrieval.js';
 import { formatResult, type BenchResult as Result, type Comparison } from './result.js';
@@ -117,8 +118,8 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   const wanted = (group: (typeof GROUPS)[number]) => !values.only || values.only.includes(group);
   if (wanted('store')) {
-    process.stderr.write('benchmarking the run list…\n');
-    results.push(...benchRunList());
+    process.stderr.write('benchmarking the run list and a long run’s curves…\n');
+    results.push(...benchRunList(), ...benchRunCurves());
   }
   if (wanted('retrieval')) {
     process.stderr.write('benchmarking nearest-neighbour search…\n');

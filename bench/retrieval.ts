@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { normsPath } from '../core/retrieval/gallery-norms.js';
 import { FeatureIndex, recallAtK, writeFloat16Copy } from '../core/retrieval/search.js';
+import { searchInThread } from '../core/retrieval/threaded-search.js';
 import { NpyWriter } from '../core/util/npy.js';
 import type { BenchResult } from './result.js';
 
@@ -63,12 +65,21 @@ function result(name: string, gallery: number, msPerQuery: number, extra = {}): 
   };
 }
 
+async function timeMsAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
 /**
  * Exact k-NN (k = 10) over synthetic fc7 galleries of 10k, 50k and 100k × 4096 float32 (10k only
- * when `quick`): open time (one norm pass), single-query latency (median of 10, after a warm-up)
- * for both metrics, batched throughput with 16 queries per call, and for 10k the float16 copy's
- * latency and recall@10 against float32. Galleries are written to a temp dir (1.6 GB at 100k),
- * read warm from the page cache, and deleted as soon as they are measured.
+ * when `quick`): open time without stored norms (one pass over the rows, as for a gallery built
+ * before they were stored) and with them (as every index build now stores them), single-query
+ * latency of an open index (median of 10, after a warm-up) for both metrics, a query as the app
+ * and `svw search` run it (open with stored norms and search, on the search thread), batched
+ * throughput with 16 queries per call, and for 10k the float16 copy's latency and recall@10
+ * against float32. Galleries are written to a temp dir (1.6 GB at 100k), read warm from the
+ * page cache, and deleted as soon as they are measured.
  */
 export async function benchRetrieval(quick: boolean): Promise<BenchResult[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-bench-knn-'));
@@ -81,11 +92,17 @@ export async function benchRetrieval(quick: boolean): Promise<BenchResult[]> {
       const label = `${rows / 1000}k`;
       const file = path.join(dir, `gallery-${label}.npy`);
       writeGallery(file, rows, rows);
+      const passMs = timeMs(() => FeatureIndex.open(file).close()); // stores the norms
       let index: FeatureIndex | undefined;
       const openMs = timeMs(() => (index = FeatureIndex.open(file)));
       const idx = index!;
       try {
-        results.push({ ...result(`knn open (norm pass) ${label}`, rows, openMs), imagesPerSec: 0 });
+        if (idx.norms !== 'stored') throw new Error('the norms were not stored');
+        results.push({ ...result(`knn open (norm pass) ${label}`, rows, passMs), imagesPerSec: 0 });
+        results.push({
+          ...result(`knn open (stored norms) ${label}`, rows, openMs),
+          imagesPerSec: 0,
+        });
         for (const metric of ['euclidean', 'cosine'] as const) {
           idx.search(single(0), K, metric); // warm-up: JIT and page cache
           const times = Array.from({ length: reps }, (_, i) =>
@@ -93,6 +110,17 @@ export async function benchRetrieval(quick: boolean): Promise<BenchResult[]> {
           );
           results.push(result(`knn k=${K} ${metric} 1 query ${label}`, rows, median(times)));
         }
+        await searchInThread(file, single(0), K, 'euclidean'); // warm-up: the thread starts
+        const threaded: number[] = [];
+        for (let i = 0; i < reps; i++)
+          threaded.push(await timeMsAsync(() => searchInThread(file, single(i), K, 'euclidean')));
+        results.push(
+          result(
+            `knn k=${K} euclidean 1 query ${label}, open + search on the thread`,
+            rows,
+            median(threaded),
+          ),
+        );
         const batchTimes = Array.from({ length: quick ? 1 : 3 }, () =>
           timeMs(() => idx.search(queries, K, 'euclidean')),
         );
@@ -122,11 +150,13 @@ export async function benchRetrieval(quick: boolean): Promise<BenchResult[]> {
           } finally {
             half.close();
             rmSync(halfFile, { force: true });
+            rmSync(normsPath(halfFile), { force: true });
           }
         }
       } finally {
         idx.close();
         rmSync(file, { force: true });
+        rmSync(normsPath(file), { force: true });
       }
     }
   } finally {

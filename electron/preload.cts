@@ -30,6 +30,7 @@ const workbench = {
   runMistakes: method('runMistakes'),
   runLogs: method('runLogs'),
   presets: method('presets'),
+  settings: method('settings'),
   checkRun: method('checkRun'),
   schedulePreview: method('schedulePreview'),
   createRuns: method('createRuns'),

@@ -5,6 +5,9 @@ import type { CheckpointRow, RunRow, RunStatus } from '../store/runs.js';
 import type { DatasetClass, DatasetRow } from '../store/datasets.js';
 import type { FeatureIndexRow } from '../store/indexes.js';
 import type { RunConfig } from '../schema/run-config.js';
+import type { SettingsInfo } from '../schema/settings.js';
+export type { SettingDescriptor, SettingsInfo } from '../schema/settings.js';
+export type { ShorthandDescriptor } from '../schema/setting-shorthands.js';
 
 /**
  * The one API between the UI and a host (Electron main, or `svw serve`): every method's input
@@ -46,8 +49,13 @@ export const methodInputs = {
     limit: z.number().int().positive().max(5000).optional(),
   }),
 
-  /** Presets with their full default configs, settable keys and the ablation switches. */
+  /** Presets with their full default configs and the ablation switches. */
   presets: z.strictObject({}),
+  /**
+   * Every setting `--set` takes, described once: key, aliases, group, kind, each preset's
+   * default, range or choices, unit and help; the shorthands; the groups in order.
+   */
+  settings: z.strictObject({}),
   /** Validates a new run's settings (and the dataset, when given) without creating anything. */
   checkRun: z.strictObject({
     preset: shortText,
@@ -220,9 +228,8 @@ export interface PresetInfo {
   name: string;
   description: string;
   defaults: RunConfig;
-  /** Flattened defaults by settable key (`optim.lr` → 0.01). */
+  /** Flattened defaults by param key (`optim.lr` → 0.01, `model.conv.1.filters` → 64). */
   flat: Record<string, string | number | boolean>;
-  settableKeys: string[];
   /** Paper-ablation switches, each a ready `--set` assignment with a label. */
   ablations: { label: string; setting: string }[];
 }
@@ -274,6 +281,7 @@ export interface MethodOutputs {
   runMistakes: Mistake[];
   runLogs: { id: number; level: string; message: string; createdAt: string }[];
   presets: PresetInfo[];
+  settings: SettingsInfo;
   checkRun: CheckResult;
   schedulePreview: { epoch: number; lr: number }[];
   createRuns: { runIds: number[] };

@@ -10,9 +10,11 @@ import {
   validateRunConfig,
   type RunConfig,
 } from '../schema/run-config.js';
+import { applyRunSettings, settingsBetween } from '../schema/apply-settings.js';
+import { settingsInfo } from '../schema/settings.js';
 import { prepareRun } from '../train/prepare.js';
+import { checkThreads } from '../train/threads.js';
 import { LrSchedule } from '../train/schedule.js';
-import { applyRunSettings, runSettableKeys } from '../train/settings.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import type { ServiceContext } from './context.js';
 import type { CheckResult, PresetInfo } from './contract.js';
@@ -45,26 +47,9 @@ function buildConfig(
   datasetId: number | undefined,
   settings: readonly string[],
 ): RunConfig {
-  if (datasetId === undefined) return applyRunSettings(presetRunConfig(preset), settings);
+  if (datasetId === undefined)
+    return checkThreads(applyRunSettings(presetRunConfig(preset), settings));
   return prepareRun(db, { dataset: datasetId, preset, settings }).config;
-}
-
-/** The settings that turn `base` into `config`, as `key=value` in settable form. */
-export function settingsBetween(base: RunConfig, config: RunConfig): string[] {
-  // `lrn.mode=off` would read as the boolean false: the mode goes through the `lrn=` shorthand,
-  // and the other LRN keys are compared with what that shorthand sets.
-  const mode =
-    config.model.lrn.mode === base.model.lrn.mode ? [] : [`lrn=${config.model.lrn.mode}`];
-  const from = flattenParams(applyRunSettings(base, mode));
-  return mode.concat(
-    Object.entries(flattenParams(config))
-      .filter(([key, value]) => String(from[key]) !== String(value))
-      .map(([key, value]) => {
-        // Conv layers flatten as model.conv.N.key; --set names them convN.key.
-        const conv = /^model\.conv\.(\d+)\.(.+)$/.exec(key);
-        return `${conv ? `conv${conv[1]}.${conv[2]}` : key}=${String(value)}`;
-      }),
-  );
 }
 
 /** Every combination of the sweep's values, as extra settings (the first key varies slowest). */
@@ -75,7 +60,7 @@ function combinations(sweep: Record<string, string[]>): string[][] {
   );
 }
 
-/** The methods behind the New run form: presets, checks, schedule previews, creation, cloning. */
+/** The methods behind the New run form: presets, settings, checks, schedule previews, creation, cloning. */
 export function newRunApi(ctx: ServiceContext) {
   const { db } = ctx.wb;
   const requireDataset = (id: number) => {
@@ -85,8 +70,10 @@ export function newRunApi(ctx: ServiceContext) {
   };
   const handlers: Pick<
     Handlers,
-    'presets' | 'checkRun' | 'schedulePreview' | 'createRuns' | 'cloneRun'
+    'presets' | 'settings' | 'checkRun' | 'schedulePreview' | 'createRuns' | 'cloneRun'
   > = {
+    settings: () => settingsInfo(),
+
     presets: () =>
       PRESET_NAMES.map((name) => {
         const defaults = presetRunConfig(name);
@@ -95,7 +82,6 @@ export function newRunApi(ctx: ServiceContext) {
           description: DESCRIPTIONS[name] ?? '',
           defaults,
           flat: flattenParams(defaults),
-          settableKeys: runSettableKeys(defaults),
           ablations: ABLATIONS,
         };
       }),

@@ -5,7 +5,7 @@ import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
 import { jobMemoryBytes } from '../jobs/memory.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
-import { nearestImages, storedImageFeatures } from '../retrieval/query.js';
+import { nearestImages, requireCurrentGallery, storedImageFeatures } from '../retrieval/query.js';
 import { datasetClasses, findImage } from '../store/datasets.js';
 import { findIndex, getIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
@@ -40,6 +40,8 @@ export function retrievalApi(ctx: ServiceContext) {
     bytes: Uint8Array,
     name: string,
   ) {
+    // Refused now rather than after waiting for a slot.
+    requireCurrentGallery(ctx.wb, run, gallery);
     // Only a plain extension survives from the given name, so it cannot steer the path.
     const ext = /\.[a-z0-9]{1,5}$/i.exec(name)?.[0] ?? '';
     const dir = mkdtempSync(path.join(os.tmpdir(), 'svw-query-'));
@@ -50,15 +52,7 @@ export function retrievalApi(ctx: ServiceContext) {
       const slot = await ctx.track(ctx.scheduler.acquire());
       try {
         return await ctx.track(
-          fileFeatures(
-            ctx.wb,
-            ctx.options.jobHost,
-            run,
-            gallery.checkpoint,
-            file,
-            ctx.backend,
-            slot.gpu,
-          ),
+          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, ctx.backend, slot.gpu),
         );
       } finally {
         slot.release();
@@ -168,7 +162,7 @@ export function retrievalApi(ctx: ServiceContext) {
           query.name,
         );
       }
-      const hits = nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
+      const hits = await nearestImages(ctx.wb, run, gallery, features, k, metric, imageIdx);
       const classes = datasetClasses(db, run.datasetId).map((c) => c.name);
       const same = hits.filter((h) => h.image.label === label).length;
       return {

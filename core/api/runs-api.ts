@@ -4,7 +4,8 @@ import type { Db } from '../store/db.js';
 import { runIndexes } from '../store/indexes.js';
 import { latestMistakes } from '../store/mistakes.js';
 import { metricRanges, type MetricRange } from '../store/run-compare.js';
-import { logsAfter, metricPoints, retrievalByRun, tagsByRun } from '../store/run-extras.js';
+import { metricSeries } from '../store/metric-series.js';
+import { logsAfter, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
 import {
   latestMetrics,
@@ -17,9 +18,8 @@ import {
 } from '../store/runs.js';
 import type { RunConfig } from '../schema/run-config.js';
 import type { ServiceContext } from './context.js';
-import type { EvaluationDetail, MetricSeries, RunSummary } from './contract.js';
+import type { EvaluationDetail, RunSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
-import { downsampleMinMax } from './downsample.js';
 
 const DEFAULT_MAX_POINTS = 2000;
 
@@ -100,17 +100,7 @@ export function runQueries(ctx: ServiceContext) {
 
     runMetrics: ({ id, keys, maxPoints }) => {
       requireRun(ctx.wb, id);
-      const byKey = new Map<string, MetricSeries['points']>();
-      for (const { key, ...point } of metricPoints(db, id, keys)) {
-        const points = byKey.get(key) ?? [];
-        points.push(point);
-        byKey.set(key, points);
-      }
-      return [...byKey].map(([key, points]) => ({
-        key,
-        points: downsampleMinMax(points, maxPoints ?? DEFAULT_MAX_POINTS, (p) => p.value),
-        total: points.length,
-      }));
+      return metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS);
     },
 
     runEvaluation: ({ id, which }) => {

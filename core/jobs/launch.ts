@@ -14,6 +14,8 @@ import { jobsOnMachine } from '../store/active-jobs.js';
 import { validateRunConfig } from '../schema/run-config.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
+import { requireCurrentGallery, requireSameNetwork } from '../retrieval/query.js';
+import type { FeatureIndexRow } from '../store/indexes.js';
 import { datasetPayload } from './payload.js';
 import { RunningJob, type JobOptions } from './run-job.js';
 
@@ -124,7 +126,10 @@ export function startIndexBuild(
   );
 }
 
-/** fc7 features of image files (outside the dataset) from a checkpoint, computed in a worker. */
+/**
+ * fc7 features of image files (outside the dataset) from a checkpoint, computed in a worker,
+ * with the SHA-256 of the weights that computed them.
+ */
 export async function embedFiles(
   wb: Workbench,
   host: JobHost,
@@ -133,11 +138,11 @@ export async function embedFiles(
   files: string[],
   backend: JobOptions['backend'],
   gpu: number | null = null,
-): Promise<number[][]> {
+): Promise<{ features: number[][]; checkpointSha256: string }> {
   const runDir = wb.paths.run(run.id);
   const checkpointDir = resolveCheckpoint(runDir, checkpoint);
   const { config, dataset } = runInputs(wb, run);
-  let features: number[][] | null = null;
+  let embedded: { features: number[][]; checkpointSha256: string } | null = null;
   let failure: string | null = null;
   const job = new RunningJob(
     wb.db,
@@ -147,29 +152,34 @@ export async function embedFiles(
       backend,
       gpu,
       onMessage: (m) => {
-        if (m.type === 'embedding') features = m.features;
+        if (m.type === 'embedding')
+          embedded = { features: m.features, checkpointSha256: m.checkpointSha256 };
         if (m.type === 'error') failure = m.error.message;
       },
     },
   );
   await job.done;
-  if (!features) throw new UserError(failure ?? 'the worker computed no features');
-  return features;
+  if (!embedded) throw new UserError(failure ?? 'the worker computed no features');
+  return embedded;
 }
 
 /**
- * fc7 features of an image file, computed in a worker from the gallery's checkpoint; a file
- * that is not a readable image is refused before any worker starts.
+ * fc7 features of an image file, to query `gallery` with: computed in a worker by the
+ * gallery's own network. A gallery whose checkpoint has since been replaced is refused, and so
+ * is a file that is not a readable image, before any worker starts.
  */
 export async function fileFeatures(
   wb: Workbench,
   host: JobHost,
   run: RunRow,
-  checkpoint: CheckpointKind,
+  gallery: FeatureIndexRow,
   file: string,
   backend: BackendChoice,
   gpu: number | null = null,
 ): Promise<Float32Array> {
+  requireCurrentGallery(wb, run, gallery);
   await requireReadableImages([file]);
-  return Float32Array.from((await embedFiles(wb, host, run, checkpoint, [file], backend, gpu))[0]!);
+  const embedded = await embedFiles(wb, host, run, gallery.checkpoint, [file], backend, gpu);
+  requireSameNetwork(run, gallery, embedded);
+  return Float32Array.from(embedded.features[0]!);
 }

@@ -265,7 +265,7 @@ export class RunningJob {
               message.pid,
               runId,
             );
-          // The thread count 'auto' came to, where the engine trains on threads it was given.
+          // The thread count auto (0) came to, where the engine trains on threads it was given.
           if (message.threads) setParam(this.db, runId, 'engine.threads', message.threads);
         }
         addLog(
@@ -300,11 +300,12 @@ export class RunningJob {
         return;
       case 'index':
         if (this.job.kind === 'features') {
-          const { checkpointEpoch, split, count, dims, path, idsPath } = message;
+          const { checkpointEpoch, checkpointSha256, split, count, dims, path, idsPath } = message;
           upsertIndex(this.db, {
             runId,
             checkpoint: this.job.checkpoint,
             checkpointEpoch,
+            checkpointSha256,
             split,
             count,
             dims,

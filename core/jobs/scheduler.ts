@@ -9,6 +9,7 @@ import { startTraining } from './launch.js';
 import { jobMemoryBytes } from './memory.js';
 import type { WorkerMessage } from '../schema/messages.js';
 import { validateRunConfig, type RunConfig } from '../schema/run-config.js';
+import { AUTO_THREADS } from '../train/threads.js';
 import { RunClaimedError, type RunningJob } from './run-job.js';
 
 export interface SchedulerOptions {
@@ -19,7 +20,7 @@ export interface SchedulerOptions {
   /**
    * The slots are CPU cores and the engine trains a job on several of them as data-parallel
    * shards (wasm, cpu): a training job takes one slot per thread. Its threads are engine.threads,
-   * or for 'auto' the free cores divided among the jobs ready to start (see {@link autoThreads}).
+   * or for auto (0) the free cores divided among the jobs ready to start ({@link autoThreads}).
    */
   dataParallel?: boolean;
   /**
@@ -93,7 +94,7 @@ export class Scheduler {
   }
 
   /**
-   * Queues several runs before starting any, so that 'auto' threads share the cores among them
+   * Queues several runs before starting any, so that auto threads share the cores among them
    * (a sweep) instead of giving the first all of them. Refused runs are skipped; the first
    * refusal is thrown once the others are queued.
    */
@@ -285,8 +286,8 @@ export class Scheduler {
   /** Slots (threads) the job at the head of the queue takes. */
   private threadsOf(w: Waiting): number {
     if (w.kind === 'job' || !this.options.dataParallel) return 1;
-    const setting = this.configOf(w.runId)?.engine.threads ?? 'auto';
-    if (setting !== 'auto') return Math.min(setting, this.slots);
+    const setting = this.configOf(w.runId)?.engine.threads ?? AUTO_THREADS;
+    if (setting !== AUTO_THREADS) return Math.min(setting, this.slots);
     return autoThreads(this.free.length, this.waiting.length);
   }
 
@@ -357,7 +358,7 @@ export class Scheduler {
 }
 
 /**
- * The threads of an 'auto' training job when `free` cores are free and `ready` jobs wait (this
+ * The threads of an auto training job when `free` cores are free and `ready` jobs wait (this
  * one included): the free cores split evenly among as many of them as can start, so a job alone
  * gets every core and a sweep runs one single-threaded job per core. Two jobs on one thread each
  * train more images per second in all than two jobs one after the other on two threads each

@@ -19,8 +19,8 @@ export interface BuildOptions {
  */
 export function buildAlexNet(config: ModelConfig, options: BuildOptions = {}): tfl.LayersModel {
   let layerIndex = 0;
-  // tfjs takes a seed of 0 for no seed (Math.random), so no layer may get 0: the default run
-  // seed is 0, and its first layer would start differently every time.
+  // Never 0: tfjs's initialisers take a seed of 0 for none and draw from Math.random, so seed 0
+  // (every run's default) would give conv1 different weights each time.
   const seedFor = () =>
     options.seed === undefined ? undefined : options.seed * 101 + ++layerIndex;
   const std = (fanIn: number) =>

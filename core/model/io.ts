@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -53,6 +53,9 @@ const modelJsonSchema = z.object({
 });
 
 const labelsSchema = z.array(z.string().min(1)).min(2);
+
+/** A model loaded from its folder, with the checksum its weights were verified against. */
+export type LoadedModel = ModelBundle & { weightsSha256: string };
 
 /**
  * Writes a TF.js layers model (model.json + weights.bin) plus labels.json and preprocessing.json
@@ -141,7 +144,7 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, file: string): T 
 }
 
 /** Loads a model directory written by saveModelDir, checking every file against what it claims. */
-export async function loadModelDir(dir: string): Promise<ModelBundle> {
+export async function loadModelDir(dir: string): Promise<LoadedModel> {
   if (!existsSync(dir)) throw new UserError(`model directory ${dir} does not exist`);
   const modelJson = parseOrThrow(
     modelJsonSchema,
@@ -201,7 +204,15 @@ export async function loadModelDir(dir: string): Promise<ModelBundle> {
     );
   }
   const mean = await loadMean(dir, preprocessing);
-  return { model, config, labels, preprocessing, mean };
+  const { weightsSha256 } = modelJson.userDefinedMetadata.svw;
+  return { model, config, labels, preprocessing, mean, weightsSha256 };
+}
+
+/** The SHA-256 of a model folder's weights as its model.json records it (nothing is loaded). */
+export function modelWeightsSha256(dir: string): string {
+  const file = path.join(dir, MODEL_FILES.topology);
+  return parseOrThrow(modelJsonSchema, JSON.parse(readFileSync(file, 'utf8')), file)
+    .userDefinedMetadata.svw.weightsSha256;
 }
 
 async function loadMean(dir: string, preprocessing: Preprocessing): Promise<Mean> {

@@ -10,6 +10,7 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { evalSpec } from '../train/trainer.js';
 import { NpyWriter } from '../util/npy.js';
+import { FeatureIndex } from './search.js';
 
 type Emit = (message: WorkerMessage) => void;
 
@@ -63,6 +64,8 @@ export async function runFeatureExtraction(
     writeFileSync(`${job.idsPath}.tmp`, JSON.stringify(ids));
     renameSync(`${job.idsPath}.tmp`, job.idsPath);
     writer.close();
+    // Stored once here, so that no search has to read the whole gallery for them.
+    FeatureIndex.storeNorms(job.outPath);
   } catch (err) {
     writer.abort();
     throw err;
@@ -73,6 +76,7 @@ export async function runFeatureExtraction(
   emit({
     type: 'index',
     checkpointEpoch: state.epoch,
+    checkpointSha256: bundle.weightsSha256,
     split: job.split,
     count: ids.length,
     dims,
@@ -109,5 +113,10 @@ export async function runEmbedding(
   const rows = (await out.array()) as number[][];
   out.dispose();
   bundle.model.dispose();
-  emit({ type: 'embedding', dims: job.config.model.fc[1], features: rows });
+  emit({
+    type: 'embedding',
+    dims: job.config.model.fc[1],
+    checkpointSha256: bundle.weightsSha256,
+    features: rows,
+  });
 }

@@ -1,11 +1,17 @@
 import { datasetClasses, datasetImages, type DatasetImage } from '../store/datasets.js';
-import { findIndex, type FeatureIndexRow } from '../store/indexes.js';
+import { findIndex, runIndexes, type FeatureIndexRow } from '../store/indexes.js';
 import type { RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
-import type { CheckpointKind } from '../train/checkpoint.js';
+import {
+  checkpointIdentity,
+  resolveCheckpoint,
+  type CheckpointIdentity,
+  type CheckpointKind,
+} from '../train/checkpoint.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { readIndexIds } from './retrieval-eval.js';
-import { FeatureIndex, readRows, type Metric } from './search.js';
+import { readRows, type Metric } from './search.js';
+import { searchInThread } from './threaded-search.js';
 
 type Split = FeatureIndexRow['split'];
 
@@ -33,9 +39,75 @@ export function requireIndex(
   return row;
 }
 
+/** The run's checkpoint of this kind as it is now, or null when it has none. */
+export function currentCheckpoint(
+  wb: Workbench,
+  run: RunRow,
+  kind: CheckpointKind,
+): CheckpointIdentity | null {
+  try {
+    return checkpointIdentity(resolveCheckpoint(wb.paths.run(run.id), kind));
+  } catch {
+    return null;
+  }
+}
+
+/** Were the two indexes' features computed by the same network (the same weights)? */
+export const sameNetwork = (a: FeatureIndexRow, b: { checkpointSha256: string | null }) =>
+  a.checkpointSha256 !== null && a.checkpointSha256 === b.checkpointSha256;
+
+/** Is the index built from exactly the checkpoint the run holds now? */
+export const isCurrent = (index: FeatureIndexRow, now: CheckpointIdentity | null) =>
+  now !== null && sameNetwork(index, { checkpointSha256: now.weightsSha256 });
+
+/** Why an index no longer matches its checkpoint, for the error that refuses to use it. */
+export function staleReason(
+  run: RunRow,
+  index: FeatureIndexRow,
+  now: CheckpointIdentity | null,
+): string {
+  const built = `run ${run.id}'s ${index.split} index was built from its ${index.checkpoint} checkpoint of epoch ${index.checkpointEpoch}`;
+  if (now === null) return `${built}, which no longer exists`;
+  if (index.checkpointSha256 === null)
+    return `${built}, before indexes recorded which weights they came from`;
+  return `${built}, which has since been replaced (it is now epoch ${now.epoch})`;
+}
+
+const rebuildHint = (run: RunRow, index: FeatureIndexRow) =>
+  `rebuild it: svw index build ${run.id} --split ${index.split} --checkpoint ${index.checkpoint}`;
+
 /**
- * The stored feature row of a dataset image, from whichever of the run's indexes at the
- * gallery's checkpoint holds it; null when none does.
+ * Refuses a gallery whose checkpoint the run no longer holds, before a query is embedded with
+ * that checkpoint as it is now: distances between features of two networks mean nothing.
+ */
+export function requireCurrentGallery(wb: Workbench, run: RunRow, gallery: FeatureIndexRow): void {
+  const now = currentCheckpoint(wb, run, gallery.checkpoint);
+  if (isCurrent(gallery, now)) return;
+  throw new UserError(
+    `${staleReason(run, gallery, now)}; build it again to query it with an image it does not hold (features of two networks are not comparable)`,
+    rebuildHint(run, gallery),
+  );
+}
+
+/**
+ * Refuses query features computed by another network than the gallery's (the checkpoint was
+ * replaced while the query was being embedded).
+ */
+export function requireSameNetwork(
+  run: RunRow,
+  gallery: FeatureIndexRow,
+  query: { checkpointSha256: string },
+): void {
+  if (sameNetwork(gallery, query)) return;
+  throw new UserError(
+    `run ${run.id}'s ${gallery.checkpoint} checkpoint changed while the query was being embedded, so its features do not match the ${gallery.split} index`,
+    rebuildHint(run, gallery),
+  );
+}
+
+/**
+ * The stored feature row of a dataset image: from the gallery itself, or from another of the
+ * run's indexes built by the same network (never another checkpoint's). Null when none holds it.
  */
 export function storedImageFeatures(
   wb: Workbench,
@@ -43,16 +115,17 @@ export function storedImageFeatures(
   gallery: FeatureIndexRow,
   imageId: number,
 ): Float32Array | null {
-  for (const split of ['train', 'val', 'all'] as const) {
-    const row = findIndex(wb.db, run.id, split, gallery.checkpoint);
-    if (!row) continue;
+  const others = runIndexes(wb.db, run.id).filter(
+    (row) => row.id !== gallery.id && sameNetwork(row, gallery),
+  );
+  for (const row of [gallery, ...others]) {
     const at = readIndexIds(row.idsPath).indexOf(imageId);
     if (at >= 0) return readRows(row.path, at, 1);
   }
   return null;
 }
 
-/** The stored feature row of a dataset image, from whichever of the run's indexes holds it. */
+/** The stored feature row of a dataset image, from an index built by the gallery's network. */
 export function datasetImageFeatures(
   wb: Workbench,
   run: RunRow,
@@ -63,17 +136,23 @@ export function datasetImageFeatures(
   if (stored) return stored;
   if (run.datasetId === null || !datasetImages(wb.db, run.datasetId).some((i) => i.idx === imageId))
     throw new NotFoundError(`dataset image ${imageId} does not exist`);
+  const now = currentCheckpoint(wb, run, gallery.checkpoint);
+  if (!isCurrent(gallery, now))
+    throw new UserError(
+      `dataset image ${imageId} is not in the ${gallery.split} index, and ${staleReason(run, gallery, now)}`,
+      `${rebuildHint(run, gallery)}, then: svw index build ${run.id} --split all --checkpoint ${gallery.checkpoint}`,
+    );
   throw new UserError(
-    `dataset image ${imageId} is in none of run ${run.id}'s indexes`,
-    `build one with: svw index build ${run.id} --split all`,
+    `dataset image ${imageId} is in none of run ${run.id}'s indexes of the epoch ${gallery.checkpointEpoch} ${gallery.checkpoint} checkpoint`,
+    `build one with: svw index build ${run.id} --split all --checkpoint ${gallery.checkpoint}`,
   );
 }
 
 /**
- * The k nearest gallery images of a query vector. A query that is itself a dataset image
- * (`exclude`) is left out of its own results, so k neighbours are other images.
+ * The k nearest gallery images of a query vector, searched on a worker thread. A query that is
+ * itself a dataset image (`exclude`) is left out of its own results, so k neighbours are others.
  */
-export function nearestImages(
+export async function nearestImages(
   wb: Workbench,
   run: RunRow,
   gallery: FeatureIndexRow,
@@ -81,19 +160,14 @@ export function nearestImages(
   k: number,
   metric: Metric,
   exclude: number | null,
-): Hit[] {
+): Promise<Hit[]> {
   if (run.datasetId === null) throw new UserError(`run ${run.id}'s dataset has been removed`);
+  const datasetId = run.datasetId;
   const ids = readIndexIds(gallery.idsPath);
-  const index = FeatureIndex.open(gallery.path);
-  let hits;
-  try {
-    hits = index.search(query, k + (exclude === null ? 0 : 1), metric)[0]!;
-  } finally {
-    index.close();
-  }
-  const images = new Map(datasetImages(wb.db, run.datasetId).map((i) => [i.idx, i]));
-  const classes = datasetClasses(wb.db, run.datasetId).map((c) => c.name);
-  return hits
+  const [hits] = await searchInThread(gallery.path, query, k + (exclude === null ? 0 : 1), metric);
+  const images = new Map(datasetImages(wb.db, datasetId).map((i) => [i.idx, i]));
+  const classes = datasetClasses(wb.db, datasetId).map((c) => c.name);
+  return hits!
     .filter((h) => ids[h.index] !== exclude)
     .slice(0, k)
     .map((h) => {

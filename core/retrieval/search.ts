@@ -8,9 +8,19 @@
  * slower in V8) and wrecks ‖q‖² − 2q·x + ‖x‖² for near-duplicates (relative error > 100% at
  * distance 0.03 with norms ~30, against 7e-8 in float64).
  */
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import { npyHeader, readNpyInfo, type NpyDtype } from '../util/npy.js';
+import { normsPath, readNorms, writeNorms } from './gallery-norms.js';
 
 export type Metric = 'euclidean' | 'cosine';
 
@@ -253,6 +263,10 @@ export class FeatureIndex {
   private fd: number | undefined;
   private readonly raw: Uint8Array;
   private readonly block: Float32Array;
+  /** ‖x‖² of every row (float64, N × 8 bytes). */
+  private readonly sqNorms: Float64Array;
+  /** Where the norms came from: the file stored beside the gallery, or a pass over its rows. */
+  readonly norms: 'stored' | 'computed';
 
   private constructor(
     fd: number,
@@ -261,23 +275,48 @@ export class FeatureIndex {
     readonly dtype: NpyDtype,
     private readonly dataOffset: number,
     private readonly blockRows: number,
-    /** ‖x‖² of every row (float64, N × 8 bytes), from one streaming pass at open. */
-    private readonly sqNorms: Float64Array = new Float64Array(count),
+    stored: Float64Array | null,
   ) {
     this.fd = fd;
     const elems = blockRows * dims;
     this.raw = new Uint8Array(new ArrayBuffer(elems * (dtype === '<f4' ? 4 : 2)));
     this.block = dtype === '<f4' ? new Float32Array(this.raw.buffer) : new Float32Array(elems);
-    for (let start = 0; start < count; start += blockRows) {
+    const usable = stored !== null && this.normsFit(stored);
+    this.sqNorms = usable ? stored : this.computeNorms();
+    this.norms = usable ? 'stored' : 'computed';
+  }
+
+  /** ‖x‖² of every row, from one streaming pass over the file. */
+  private computeNorms(): Float64Array {
+    const { count, dims } = this;
+    const norms = new Float64Array(count);
+    for (let start = 0; start < count; start += this.blockRows) {
       const rows = this.readBlock(start);
       for (let r = 0; r < rows; r++)
-        sqNorms[start + r] = dot(this.block, r * dims, this.block, r * dims, dims);
+        norms[start + r] = dot(this.block, r * dims, this.block, r * dims, dims);
     }
+    return norms;
   }
 
   /**
-   * Opens a 2-D '<f4' or '<f2' .npy gallery and computes its row norms (reads the file once).
-   * `blockRows` (default: 4 MiB of float32 rows, ≤ 4096) sets the rows per positioned read.
+   * Do stored norms belong to these rows? The first and last rows are computed again: a
+   * gallery rebuilt from another checkpoint (or a norms file left from an older one) differs
+   * there, while the same rows give bit-identical sums.
+   */
+  private normsFit(norms: Float64Array): boolean {
+    for (const row of new Set([0, this.count - 1])) {
+      if (row < 0) continue;
+      this.readBlock(row);
+      if (dot(this.block, 0, this.block, 0, this.dims) !== norms[row]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Opens a 2-D '<f4' or '<f2' .npy gallery with its row norms: those stored beside it when it
+   * was built (see gallery-norms.ts), or, for a gallery without them, from one pass over the
+   * file, then stored for the next open where the folder is writable. `blockRows` (default: 4 MiB
+   * of float32 rows, ≤ 4096) sets the rows per positioned read.
    */
   static open(npyPath: string, options: { blockRows?: number } = {}): FeatureIndex {
     if (os.endianness() !== 'LE') throw new Error('FeatureIndex needs a little-endian host');
@@ -285,22 +324,45 @@ export class FeatureIndex {
     const [count, dims] = info.shape;
     if (info.shape.length !== 2 || count === undefined || dims === undefined || dims < 1)
       throw new Error(`${npyPath}: expected a [N, D] matrix, got shape [${info.shape.join(', ')}]`);
+    if (info.dtype === '<f8') throw new Error(`${npyPath}: expected float32 or float16 features`);
     const fit = Math.floor(DEFAULT_BLOCK_BYTES / (dims * 4));
     const blockRows = options.blockRows ?? Math.max(1, Math.min(MAX_DEFAULT_BLOCK_ROWS, fit));
     if (!Number.isInteger(blockRows) || blockRows < 1)
       throw new Error(`blockRows must be a positive integer, got ${blockRows}`);
     const fd = openSync(npyPath, 'r');
+    let index: FeatureIndex;
     try {
       const need = info.dataOffset + count * dims * (info.dtype === '<f4' ? 4 : 2);
       const size = fstatSync(fd).size;
       if (size < need)
         throw new Error(`${npyPath} is truncated: ${size} bytes, header needs ${need}`);
       const rows = Math.min(blockRows, Math.max(count, 1)); // no bigger buffer than the gallery
-      return new FeatureIndex(fd, count, dims, info.dtype, info.dataOffset, rows);
+      const stored = readNorms(npyPath, count);
+      index = new FeatureIndex(fd, count, dims, info.dtype, info.dataOffset, rows, stored);
     } catch (err) {
       closeSync(fd);
       throw err;
     }
+    if (index.norms === 'computed') {
+      try {
+        writeNorms(npyPath, index.sqNorms);
+      } catch {
+        // A read-only folder: the norms are computed again next time, nothing worse.
+      }
+    }
+    return index;
+  }
+
+  /**
+   * Computes a gallery's norms and stores them beside it, replacing any there: for a gallery
+   * just written (an index build), so that no search has to make a pass over it.
+   */
+  static storeNorms(npyPath: string): void {
+    rmSync(normsPath(npyPath), { force: true });
+    const index = FeatureIndex.open(npyPath);
+    index.close();
+    if (index.norms !== 'computed' || !existsSync(normsPath(npyPath)))
+      throw new Error(`could not store the norms of ${npyPath}`);
   }
 
   /** Reads rows [start, start + blockRows) into `this.block` (float32); returns the row count. */
@@ -421,6 +483,7 @@ export function recallAtK(exact: number[][], approx: number[][], k: number): num
  */
 export function readRows(npyPath: string, start: number, count: number): Float32Array {
   const info = readNpyInfo(npyPath);
+  if (info.dtype === '<f8') throw new Error(`${npyPath}: expected float32 or float16 features`);
   const [rows = 0, cols = 1] = info.shape;
   if (start < 0 || start + count > rows) {
     throw new Error(`${npyPath}: rows ${start}..${start + count} out of ${rows}`);

@@ -93,6 +93,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('index'),
     checkpointEpoch: z.number().int().nonnegative(),
+    /** The weights the features came from (their SHA-256), exactly as loaded. */
+    checkpointSha256: z.string().regex(/^[0-9a-f]{64}$/),
     split: z.enum(['train', 'val', 'all']),
     count: z.number().int().nonnegative(),
     dims: z.number().int().positive(),
@@ -102,6 +104,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('embedding'),
     dims: z.number().int().positive(),
+    /** The weights the features came from (their SHA-256), exactly as loaded. */
+    checkpointSha256: z.string().regex(/^[0-9a-f]{64}$/),
     /** fc7 features of each requested image, in request order. */
     features: z.array(z.array(z.number())),
   }),

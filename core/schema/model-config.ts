@@ -1,53 +1,128 @@
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
+import { inGroup, settingMeta } from './setting-meta.js';
 
-/** One convolutional stage: conv → ReLU → [LRN] → [max-pool]. */
+// Model settings (`--set dropout=0.3`, `conv1.filters=48`) carry `.register(settingMeta, …)`,
+// like the run settings in run-config.ts, which says how to add one.
+const model = inGroup('model');
+
+/** One convolutional stage: conv → ReLU → [LRN] → [max-pool]; `--set` names them conv1…conv5. */
 const convLayerSchema = z.strictObject({
-  filters: z.number().int().positive(),
-  kernel: z.number().int().positive(),
-  stride: z.number().int().positive(),
-  /** Zero padding on each side, in pixels (the paper's conv1 has 0, conv2 2, conv3–5 1). */
-  pad: z.number().int().nonnegative(),
-  /** Whether this layer is split into towers when `groups` is 2 (conv2, conv4, conv5 in the paper). */
-  grouped: z.boolean(),
-  lrn: z.boolean(),
-  pool: z.boolean(),
+  filters: z.number().int().positive().register(settingMeta, model('output channels')),
+  kernel: z
+    .number()
+    .int()
+    .positive()
+    .register(settingMeta, model('kernel side', { unit: 'px' })),
+  stride: z
+    .number()
+    .int()
+    .positive()
+    .register(settingMeta, model('stride', { unit: 'px' })),
+  /** The paper's conv1 has 0, conv2 2, conv3–5 1. */
+  pad: z
+    .number()
+    .int()
+    .nonnegative()
+    .register(settingMeta, model('zero padding on each side', { unit: 'px' })),
+  /** conv2, conv4 and conv5 in the paper. */
+  grouped: z.boolean().register(settingMeta, model('split into the towers when groups is 2')),
+  lrn: z.boolean().register(settingMeta, model('local response normalisation after the ReLU')),
+  pool: z.boolean().register(settingMeta, model('max-pooling after it')),
 });
 
 export const LRN_MODES = ['paper', 'caffe', 'off'] as const;
 
 export const modelConfigSchema = z.strictObject({
   preset: z.string().min(1),
-  /** Side of the square crop the network sees, in pixels. */
-  inputSize: z.number().int().min(8).max(1024),
-  /** Side of the square image the crop is taken from (the stored, resized image). */
-  sourceSize: z.number().int().min(8).max(2048),
-  classes: z.number().int().min(2).max(100_000),
+  inputSize: z
+    .number()
+    .int()
+    .min(8)
+    .max(1024)
+    .register(settingMeta, model('side of the square crop the network sees', { unit: 'px' })),
+  sourceSize: z
+    .number()
+    .int()
+    .min(8)
+    .max(2048)
+    .register(
+      settingMeta,
+      model('side of the stored images the crops are taken from', {
+        unit: 'px',
+        fromDataset: true,
+      }),
+    ),
+  classes: z
+    .number()
+    .int()
+    .min(2)
+    .max(100_000)
+    .register(settingMeta, model("output classes (fc8's width)", { fromDataset: true })),
   conv: z.array(convLayerSchema).length(5),
-  /** Widths of fc6 and fc7; fc7's activations are the retrieval features. */
-  fc: z.tuple([z.number().int().positive(), z.number().int().positive()]),
-  /** Towers: 2 splits the grouped layers' channels into two contiguous blocks, as on two GPUs. */
-  groups: z.union([z.literal(1), z.literal(2)]),
+  fc: z
+    .tuple([z.number().int().positive(), z.number().int().positive()])
+    .register(
+      settingMeta,
+      model("widths of fc6 and fc7; fc7's activations are the retrieval features"),
+    ),
+  groups: z
+    .union([z.literal(1), z.literal(2)])
+    .register(
+      settingMeta,
+      model("towers: 2 splits the grouped layers' channels in two, as on the paper's two GPUs"),
+    ),
   lrn: z.strictObject({
-    /** paper: k=2, α=1e-4 over n; caffe: k=1, α/n; off: no LRN. */
-    mode: z.enum(LRN_MODES),
-    size: z.number().int().positive().max(63),
-    k: z.number().positive(),
-    alpha: z.number().positive(),
-    beta: z.number().positive(),
+    mode: z
+      .enum(LRN_MODES)
+      .register(settingMeta, model('LRN: paper (α as given), caffe (α divided by size), off')),
+    size: z
+      .number()
+      .int()
+      .positive()
+      .max(63)
+      .register(settingMeta, model('LRN: adjacent channels summed over (n)')),
+    k: z.number().positive().register(settingMeta, model('LRN: k, added before the power')),
+    alpha: z.number().positive().register(settingMeta, model('LRN: α, the scale of Σa²')),
+    beta: z.number().positive().register(settingMeta, model('LRN: β, the exponent')),
   }),
-  /** 3/2 is the paper's overlapping pooling; 2/2 is the traditional ablation. */
   pool: z.strictObject({
-    size: z.number().int().min(1).max(8),
-    stride: z.number().int().min(1).max(8),
+    size: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .register(
+        settingMeta,
+        model("max-pooling window (3 with stride 2: the paper's overlapping pooling)", {
+          unit: 'px',
+        }),
+      ),
+    stride: z
+      .number()
+      .int()
+      .min(1)
+      .max(8)
+      .register(settingMeta, model('max-pooling stride', { unit: 'px' })),
   }),
-  dropout: z.number().min(0).max(0.95),
+  dropout: z.number().min(0).max(0.95).register(settingMeta, model('dropout rate of fc6 and fc7')),
   init: z.strictObject({
-    /** paper: weights N(0, std); he: N(0, sqrt(2/fanIn)). */
-    scheme: z.enum(['paper', 'he']),
-    std: z.number().positive().max(1),
-    /** Bias of conv2, conv4, conv5, fc6 and fc7: the paper's 1, or Caffe's 0.1. */
-    bias: z.number().min(0).max(10),
+    scheme: z
+      .enum(['paper', 'he'])
+      .register(settingMeta, model('initial weights: paper N(0, std); he N(0, √(2/fan-in))')),
+    std: z
+      .number()
+      .positive()
+      .max(1)
+      .register(settingMeta, model('paper init: σ of the initial weights')),
+    bias: z
+      .number()
+      .min(0)
+      .max(10)
+      .register(
+        settingMeta,
+        model("initial bias of conv2, conv4, conv5, fc6 and fc7: the paper's 1, Caffe's 0.1"),
+      ),
   }),
 });
 

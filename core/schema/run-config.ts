@@ -2,50 +2,147 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { modelConfigSchema, presetConfig, type ModelConfig } from './model-config.js';
 import { UserError } from '../util/errors.js';
+import { inGroup, settingMeta } from './setting-meta.js';
+
+// The settings `--set` and the New run form take are the leaves below that carry
+// `.register(settingMeta, …)`. To add one: give it a field here (its zod type is its kind and
+// range), a default in defaultRunConfig, and a meta entry (group, one-line help, unit, aliases).
+// Nothing else: the CLI help, the New run form, the sweeps and clones read the descriptors
+// (core/schema/settings.ts), and test/unit/settings.test.ts fails on a leaf left without meta.
+
+const optim = inGroup('optim');
+const schedule = inGroup('schedule');
+const data = inGroup('data');
+const run = inGroup('run');
 
 export const optimSchema = z.strictObject({
-  /** sgd: the paper's momentum rule; nesterov: Nesterov momentum; adam: for comparison. */
-  type: z.enum(['sgd', 'nesterov', 'adam']),
-  lr: z.number().positive(),
-  momentum: z.number().min(0).max(0.999),
-  weightDecay: z.number().min(0).max(1),
-  /** Caffe's convention: biases learn at 2× the rate and get no weight decay. */
-  caffeBias: z.boolean(),
-  beta1: z.number().min(0).max(0.9999),
-  beta2: z.number().min(0).max(0.99999),
-  epsilon: z.number().positive().max(1),
+  type: z.enum(['sgd', 'nesterov', 'adam']).register(
+    settingMeta,
+    optim("update rule: sgd is the paper's momentum rule; nesterov and adam for comparison", {
+      aliases: ['optimizer'],
+    }),
+  ),
+  lr: z
+    .number()
+    .positive()
+    .register(settingMeta, optim('learning rate at the start', { aliases: ['lr'] })),
+  momentum: z
+    .number()
+    .min(0)
+    .max(0.999)
+    .register(settingMeta, optim('momentum of sgd and nesterov', { aliases: ['momentum'] })),
+  weightDecay: z
+    .number()
+    .min(0)
+    .max(1)
+    .register(settingMeta, optim('L2 weight decay', { aliases: ['weightDecay'] })),
+  caffeBias: z
+    .boolean()
+    .register(
+      settingMeta,
+      optim("Caffe's convention: biases learn at twice the rate and get no weight decay"),
+    ),
+  beta1: z.number().min(0).max(0.9999).register(settingMeta, optim('adam: first-moment decay')),
+  beta2: z.number().min(0).max(0.99999).register(settingMeta, optim('adam: second-moment decay')),
+  epsilon: z
+    .number()
+    .positive()
+    .max(1)
+    .register(settingMeta, optim("adam: added to the denominator's square root")),
 });
 
 export const scheduleSchema = z.strictObject({
-  /** fixed; step: ×gamma every stepSize epochs; multistep: at each milestone; plateau: the paper's ÷10 when val error stops improving. */
-  type: z.enum(['fixed', 'step', 'multistep', 'plateau']),
-  gamma: z.number().positive().max(1),
-  stepSize: z.number().int().positive(),
-  milestones: z.array(z.number().int().positive()),
-  /** plateau: epochs without improvement before a drop. */
-  patience: z.number().int().min(0),
-  /** plateau: at most this many drops (the paper: 3). */
-  maxDrops: z.number().int().min(0),
-  /** plateau: the improvement in val top-1 error that counts. */
-  threshold: z.number().min(0),
+  type: z
+    .enum(['fixed', 'step', 'multistep', 'plateau'])
+    .register(
+      settingMeta,
+      schedule(
+        "fixed; step: ×gamma every stepSize epochs; multistep: at each milestone; plateau: the paper's ×gamma when val error stops improving",
+        { aliases: ['schedule'] },
+      ),
+    ),
+  gamma: z
+    .number()
+    .positive()
+    .max(1)
+    .register(settingMeta, schedule('factor the learning rate is multiplied by at each drop')),
+  stepSize: z
+    .number()
+    .int()
+    .positive()
+    .register(settingMeta, schedule('step: epochs between drops', { unit: 'epochs' })),
+  milestones: z.array(z.number().int().positive()).register(
+    settingMeta,
+    schedule('multistep: the epochs after which the rate drops, comma-separated', {
+      unit: 'epochs',
+    }),
+  ),
+  patience: z
+    .number()
+    .int()
+    .min(0)
+    .register(
+      settingMeta,
+      schedule('plateau: epochs without improvement before a drop', { unit: 'epochs' }),
+    ),
+  maxDrops: z
+    .number()
+    .int()
+    .min(0)
+    .register(settingMeta, schedule('plateau: at most this many drops (the paper: 3)')),
+  threshold: z
+    .number()
+    .min(0)
+    .register(settingMeta, schedule('plateau: the improvement in val top-1 error that counts')),
 });
 
 export const dataSchema = z.strictObject({
-  randomCrop: z.boolean(),
-  flip: z.boolean(),
-  /** σ of the PCA colour noise; 0 turns it off (the paper: 0.1). */
-  pcaSigma: z.number().min(0).max(10),
-  mean: z.enum(['image', 'pixel', 'none']),
-  scale: z.number().positive(),
+  randomCrop: z
+    .boolean()
+    .register(
+      settingMeta,
+      data('train on random crops (off: centre crops)', { aliases: ['randomCrop'] }),
+    ),
+  flip: z
+    .boolean()
+    .register(settingMeta, data('random horizontal flips in training', { aliases: ['flip'] })),
+  pcaSigma: z
+    .number()
+    .min(0)
+    .max(10)
+    .register(
+      settingMeta,
+      data('σ of the PCA colour noise; 0 turns it off (the paper: 0.1)', {
+        aliases: ['pcaSigma'],
+      }),
+    ),
+  mean: z.enum(['image', 'pixel', 'none']).register(
+    settingMeta,
+    data('subtracted from every image: the mean image, the mean pixel, or nothing', {
+      aliases: ['mean'],
+    }),
+  ),
+  scale: z
+    .number()
+    .positive()
+    .register(settingMeta, data('pixels are multiplied by this after the mean is subtracted')),
 });
 
 export const engineSchema = z.strictObject({
-  /**
-   * Threads one training job uses: 'auto' (the cores divided among the jobs running) or a
-   * number, at most the machine's cores. On wasm and cpu each thread trains a share of every
-   * batch (data-parallel); the update is the same as on one thread.
-   */
-  threads: z.union([z.literal('auto'), z.number().int().min(1).max(1024)]),
+  // On wasm and cpu each thread trains a share of every batch (data-parallel), with the same
+  // update as one thread; libtensorflow and GPUs spread a job over the machine themselves.
+  threads: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024)
+    .register(
+      settingMeta,
+      run(
+        'threads one training job runs on, at most the cores; 0 (auto) divides the cores among the jobs running',
+        { aliases: ['threads'], unit: 'threads' },
+      ),
+    ),
 });
 
 export const runConfigSchema = z.strictObject({
@@ -53,19 +150,45 @@ export const runConfigSchema = z.strictObject({
   optim: optimSchema,
   schedule: scheduleSchema,
   data: dataSchema,
-  // Runs recorded before the setting existed have none: they were single-job 'auto' too.
-  engine: engineSchema.default({ threads: 'auto' }),
-  batchSize: z.number().int().min(1).max(4096),
-  epochs: z.number().int().min(1).max(10_000),
-  /** Evaluate on the validation split every N epochs (and always after the last). */
-  evalEvery: z.number().int().min(1),
-  /** Ten-crop evaluation after the last epoch. */
-  tenCropAtEnd: z.boolean(),
+  // Runs recorded before the setting existed have none: they ran as 'auto' (0) does.
+  engine: engineSchema.default({ threads: 0 }),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .register(
+      settingMeta,
+      optim('images per training step', { aliases: ['batch'], unit: 'images' }),
+    ),
+  epochs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .register(settingMeta, run('passes over the training images', { unit: 'epochs' })),
+  evalEvery: z
+    .number()
+    .int()
+    .min(1)
+    .register(
+      settingMeta,
+      run('evaluate on the validation split every N epochs (and after the last)', {
+        unit: 'epochs',
+      }),
+    ),
+  tenCropAtEnd: z
+    .boolean()
+    .register(
+      settingMeta,
+      run('after the last epoch, also evaluate the average of ten crops (corners, centre, flips)'),
+    ),
   seed: z
     .number()
     .int()
     .min(0)
-    .max(2 ** 31 - 1),
+    .max(2 ** 31 - 1)
+    .register(settingMeta, run('seeds the weights, the shuffling and the augmentation')),
 });
 
 export type RunConfig = z.infer<typeof runConfigSchema>;
@@ -101,7 +224,7 @@ export function defaultRunConfig(model: ModelConfig): RunConfig {
       threshold: 0.001,
     },
     data: { randomCrop: true, flip: true, pcaSigma: 0.1, mean: 'image', scale: 1 },
-    engine: { threads: 'auto' },
+    engine: { threads: 0 },
     batchSize: 128,
     epochs: 90,
     evalEvery: 1,

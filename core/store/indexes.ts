@@ -5,6 +5,8 @@ export interface FeatureIndexRow {
   runId: number;
   checkpoint: 'best' | 'last';
   checkpointEpoch: number;
+  /** SHA-256 of the checkpoint's weights; null for an index built before it was recorded. */
+  checkpointSha256: string | null;
   split: 'train' | 'val' | 'all';
   count: number;
   dims: number;
@@ -14,16 +16,17 @@ export interface FeatureIndexRow {
   createdAt: string;
 }
 
-const SELECT = `SELECT id, run_id AS runId, checkpoint, checkpoint_epoch AS checkpointEpoch, split, count, dims,
+const SELECT = `SELECT id, run_id AS runId, checkpoint, checkpoint_epoch AS checkpointEpoch,
+  checkpoint_sha256 AS checkpointSha256, split, count, dims,
   dtype, path, ids_path AS idsPath, created_at AS createdAt FROM feature_indexes`;
 
 /** Records a built index, replacing an older one of the same run, checkpoint and split. */
 export function upsertIndex(db: Db, row: Omit<FeatureIndexRow, 'id' | 'createdAt'>): void {
   db.prepare(
-    `INSERT INTO feature_indexes (run_id, checkpoint, checkpoint_epoch, split, count, dims, dtype, path, ids_path, created_at)
-     VALUES (@runId, @checkpoint, @checkpointEpoch, @split, @count, @dims, @dtype, @path, @idsPath, @createdAt)
+    `INSERT INTO feature_indexes (run_id, checkpoint, checkpoint_epoch, checkpoint_sha256, split, count, dims, dtype, path, ids_path, created_at)
+     VALUES (@runId, @checkpoint, @checkpointEpoch, @checkpointSha256, @split, @count, @dims, @dtype, @path, @idsPath, @createdAt)
      ON CONFLICT (run_id, checkpoint, split) DO UPDATE SET checkpoint_epoch = excluded.checkpoint_epoch,
-       count = excluded.count, dims = excluded.dims, dtype = excluded.dtype, path = excluded.path,
+       checkpoint_sha256 = excluded.checkpoint_sha256, count = excluded.count, dims = excluded.dims, dtype = excluded.dtype, path = excluded.path,
        ids_path = excluded.ids_path, created_at = excluded.created_at`,
   ).run({ ...row, createdAt: new Date().toISOString() });
 }

@@ -46,26 +46,6 @@ function groupBy<R extends { runId: number }, V>(
   return out;
 }
 
-export interface MetricRow {
-  key: string;
-  step: number;
-  epoch: number;
-  value: number;
-  /** Seconds since the Unix epoch. */
-  time: number;
-}
-
-/** Every point of a run's metrics (or of the named ones), by key, then step. */
-export function metricPoints(db: Db, runId: number, keys?: readonly string[]): MetricRow[] {
-  const only = keys ? ' AND key IN (SELECT value FROM json_each(?))' : '';
-  return db
-    .prepare(
-      `SELECT key, step, epoch, value, wall_time AS time FROM metrics WHERE run_id = ?${only}
-       ORDER BY key, step, rowid`,
-    )
-    .all(...(keys ? [runId, JSON.stringify(keys)] : [runId])) as MetricRow[];
-}
-
 export interface LogRow {
   id: number;
   level: string;

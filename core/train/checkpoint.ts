@@ -2,7 +2,13 @@ import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } f
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import { loadModelDir, saveModelDir, type ModelBundle } from '../model/io.js';
+import {
+  loadModelDir,
+  modelWeightsSha256,
+  saveModelDir,
+  type LoadedModel,
+  type ModelBundle,
+} from '../model/io.js';
 import { UserError } from '../util/errors.js';
 import type { ScheduleState } from './schedule.js';
 
@@ -122,7 +128,7 @@ export function resolveCheckpoint(runDir: string, kind: CheckpointKind): string 
 }
 
 export interface LoadedCheckpoint {
-  bundle: ModelBundle;
+  bundle: LoadedModel;
   state: TrainingState;
   optimizer: { steps: number; tensors: Map<string, tf.Tensor> };
 }
@@ -130,6 +136,17 @@ export interface LoadedCheckpoint {
 /** The number of epochs a checkpoint folder holds (read from its state, without loading it). */
 export function checkpointEpoch(dir: string): number {
   return stateSchema.parse(JSON.parse(readFileSync(path.join(dir, FILES.state), 'utf8'))).epoch;
+}
+
+/** Which network a checkpoint holds: its epoch and the SHA-256 of its weights. */
+export interface CheckpointIdentity {
+  epoch: number;
+  weightsSha256: string;
+}
+
+/** A checkpoint folder's identity, read from its state and model.json without loading weights. */
+export function checkpointIdentity(dir: string): CheckpointIdentity {
+  return { epoch: checkpointEpoch(dir), weightsSha256: modelWeightsSha256(dir) };
 }
 
 /** Loads a checkpoint folder; the optimizer tensors are the caller's to dispose. */

@@ -2,7 +2,8 @@ import { findDataset, type DatasetRow } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
-import { applyRunSettings } from './settings.js';
+import { applyRunSettings } from '../schema/apply-settings.js';
+import { checkThreads } from './threads.js';
 
 export interface RunRequest {
   dataset: string | number;
@@ -14,7 +15,8 @@ export interface RunRequest {
 /**
  * Turns a request into a validated run config for a dataset, before any job starts: the model
  * gets the dataset's image size and class count, and a config that cannot work with the
- * dataset (a crop larger than its images, another number of classes) is refused clearly.
+ * dataset (a crop larger than its images, another number of classes) or this machine (more
+ * threads than it has cores) is refused clearly.
  */
 export function prepareRun(
   db: Db,
@@ -32,7 +34,7 @@ export function prepareRun(
   base.model.inputSize = Math.min(base.model.inputSize, dataset.imageSize);
   const settings = [...(request.settings ?? [])];
   if (request.epochs !== undefined) settings.push(`epochs=${request.epochs}`);
-  const config = applyRunSettings(base, settings);
+  const config = checkThreads(applyRunSettings(base, settings));
   checkAgainstDataset(config, dataset);
   return { config, dataset };
 }

@@ -2,7 +2,8 @@ import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'no
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-export type NpyDtype = '<f4' | '<f2';
+/** float32, float16 (feature galleries) and float64 (their row norms). */
+export type NpyDtype = '<f4' | '<f2' | '<f8';
 
 /** The NumPy format 1.0 header for a C-order array, padded so the data starts 64-byte aligned. */
 export function npyHeader(shape: readonly number[], dtype: NpyDtype = '<f4'): Buffer {
@@ -43,7 +44,8 @@ export function readNpyInfo(path: string): NpyInfo {
     const shape = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1];
     if (/'fortran_order':\s*True/.test(dict))
       throw new Error(`${path}: Fortran-order arrays are not supported`);
-    if (descr !== '<f4' && descr !== '<f2') throw new Error(`${path}: unsupported dtype ${descr}`);
+    if (descr !== '<f4' && descr !== '<f2' && descr !== '<f8')
+      throw new Error(`${path}: unsupported dtype ${descr}`);
     if (shape === undefined) throw new Error(`${path}: header has no shape`);
     const dims = shape
       .split(',')

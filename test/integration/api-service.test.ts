@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   EvaluationDetail,
@@ -12,8 +13,11 @@ import type {
 import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
 import { forkJobHost } from '../../core/jobs/hosts/fork.js';
+import { buildAlexNet } from '../../core/model/alexnet.js';
+import { loadCheckpoint, resolveCheckpoint, saveCheckpoint } from '../../core/train/checkpoint.js';
 import type { FeatureIndexRow } from '../../core/store/indexes.js';
 import { CIFAR_SMALL, tempDir } from '../helpers/cli.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 /**
  * The host service with real worker processes and real images: the bundled demo trained for one
@@ -25,6 +29,9 @@ let service: HostService;
 const events: PushEvent[] = [];
 let runId = 0;
 let datasetId = 0;
+let indexes: FeatureIndexRow[] = [];
+let valQueryIdx = 0;
+let storedNeighbours: number[] = [];
 
 beforeAll(() => {
   service = createHostService({ home: home.dir, kind: 'serve', jobHost: forkJobHost });
@@ -36,11 +43,7 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
+const { ok } = serviceCalls(() => service);
 
 /** The first event (already pushed, or still to come) that `match` accepts. */
 function waitForEvent<E extends PushEvent>(
@@ -136,8 +139,8 @@ describe('the host service on the bundled demo', () => {
       120_000,
     );
     expect(built.error).toBeNull();
-    const indexes = await ok<FeatureIndexRow[]>('listIndexes', { runId });
-    expect(indexes).toMatchObject([{ id: built.indexId, split: 'train', count: 1000, dims: 1024 }]);
+    const listed = await ok<FeatureIndexRow[]>('listIndexes', { runId });
+    expect(listed).toMatchObject([{ id: built.indexId, split: 'train', count: 1000, dims: 1024 }]);
 
     const train = await ok<{ items: { idx: number }[] }>('datasetImages', {
       id: datasetId,
@@ -184,6 +187,9 @@ describe('the host service on the bundled demo', () => {
     expect(valBuilt.error).toBeNull();
     const stored = await ok<SearchResult>('search', valQuery);
     expect(stored.neighbours.map((n) => n.idx)).toEqual(embedded.neighbours.map((n) => n.idx));
+    indexes = await ok<FeatureIndexRow[]>('listIndexes', { runId });
+    valQueryIdx = val.items[0]!.idx;
+    storedNeighbours = stored.neighbours.map((n) => n.idx);
     stored.neighbours.forEach((n, i) =>
       expect(n.distance).toBeCloseTo(embedded.neighbours[i]!.distance, 2),
     );
@@ -214,6 +220,56 @@ describe('the host service on the bundled demo', () => {
       error: { message: expect.stringMatching(/cannot read image notes\.txt/) },
     });
   }, 200_000);
+
+  it('refuses to query a gallery with features of a checkpoint that has since replaced its own', async () => {
+    const [train, val] = ['train', 'val'].map((split) =>
+      indexes.find((i) => i.split === split && i.checkpoint === 'best')!,
+    ) as [FeatureIndexRow, FeatureIndexRow];
+    expect(train.checkpointSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(val.checkpointSha256).toBe(train.checkpointSha256);
+    // Training goes on and writes a better network as the best checkpoint.
+    const runDir = path.join(home.dir, 'runs', String(runId));
+    const { bundle, state } = await loadCheckpoint(resolveCheckpoint(runDir, 'best'));
+    bundle.model.dispose();
+    const model = buildAlexNet(bundle.config, { seed: 7 });
+    await saveCheckpoint(
+      runDir,
+      'best',
+      {
+        model,
+        config: bundle.config,
+        labels: bundle.labels,
+        preprocessing: bundle.preprocessing,
+        meanImage: bundle.mean.type === 'image' ? bundle.mean.data : undefined,
+      },
+      { steps: state.step, tensors: [] },
+      { ...state, epoch: 2 },
+    );
+    model.dispose();
+
+    const jpeg = path.join(CIFAR_SMALL, 'test', 'cat', '0000.jpg');
+    const byFile = await service.call('search', {
+      indexId: train.id,
+      query: { kind: 'file', name: 'cat.jpg', base64: readFileSync(jpeg).toString('base64') },
+      k: 5,
+    });
+    expect(byFile).toMatchObject({
+      ok: false,
+      status: 400,
+      error: {
+        message: expect.stringMatching(
+          /train index was built from its best checkpoint of epoch 1, which has since been replaced \(it is now epoch 2\)/,
+        ),
+      },
+    });
+    // A val image is still found through the val index of the gallery's own network.
+    const byRow = await ok<SearchResult>('search', {
+      indexId: train.id,
+      query: { kind: 'image', imageIdx: valQueryIdx },
+      k: 5,
+    });
+    expect(byRow.neighbours.map((n) => n.idx)).toEqual(storedNeighbours);
+  });
 
   it('imports a folder on the host and reports the file it skipped', async () => {
     const folder = path.join(scratch.dir, 'two-classes');

@@ -20,33 +20,20 @@ const cifarDir = path.join(tmp.dir, 'cifar');
 const samples = readdirSync(IMAGENET_SAMPLES).sort();
 const grayscale = path.join(IMAGENET_SAMPLES, 'n03908714_pencil_sharpener.JPEG');
 
+const CLASSES = { 'alexnet-paper': 1000, 'alexnet-cifar': 10 };
+/** `svw model init` of a preset with its usual class count, seeded when a seed is given. */
+const initArgs = (preset: keyof typeof CLASSES, out: string, seed?: number) => [
+  ...['model', 'init', '--preset', preset, '--classes', String(CLASSES[preset])],
+  ...(seed === undefined ? [] : ['--seed', String(seed)]),
+  ...['--out', out],
+];
+const summary = (...args: string[]) => svwJson<Summary>(['model', 'summary', ...args, '--json']);
+const predict = (model: string, ...args: string[]) =>
+  svwJson<Prediction[]>(['predict', '--model', model, '--json', ...args]);
+
 beforeAll(() => {
-  svwJson([
-    'model',
-    'init',
-    '--preset',
-    'alexnet-paper',
-    '--classes',
-    '1000',
-    '--seed',
-    '1',
-    '--out',
-    paperDir,
-    '--json',
-  ]);
-  svwJson([
-    'model',
-    'init',
-    '--preset',
-    'alexnet-cifar',
-    '--classes',
-    '10',
-    '--seed',
-    '1',
-    '--out',
-    cifarDir,
-    '--json',
-  ]);
+  svwJson([...initArgs('alexnet-paper', paperDir, 1), '--json']);
+  svwJson([...initArgs('alexnet-cifar', cifarDir, 1), '--json']);
 });
 afterAll(() => tmp.cleanup());
 
@@ -73,15 +60,7 @@ describe('svw doctor', () => {
 
 describe('svw model summary', () => {
   it('reports the paper network: 60,965,224 parameters and the paper output shapes', () => {
-    const s = svwJson<Summary>([
-      'model',
-      'summary',
-      '--preset',
-      'alexnet-paper',
-      '--classes',
-      '1000',
-      '--json',
-    ]);
+    const s = summary('--preset', 'alexnet-paper', '--classes', '1000');
     expect(s.params).toBe(60_965_224);
     const shape = (name: string) => s.layers.find((l) => l.name === name)?.outputShape;
     expect(shape('conv1')).toEqual([55, 55, 96]);
@@ -91,17 +70,7 @@ describe('svw model summary', () => {
   });
 
   it('applies --set ablations', () => {
-    const s = svwJson<Summary>([
-      'model',
-      'summary',
-      '--preset',
-      'alexnet-paper',
-      '--set',
-      'lrn=off',
-      '--set',
-      'classes=10',
-      '--json',
-    ]);
+    const s = summary('--preset', 'alexnet-paper', '--set', 'lrn=off', '--set', 'classes=10');
     expect(s.layers.map((l) => l.name)).not.toContain('lrn1');
     expect(s.layers.at(-1)?.outputShape).toEqual([10]);
   });
@@ -135,48 +104,15 @@ describe('svw model init', () => {
   it('is deterministic for a seed', () => {
     const again = path.join(tmp.dir, 'cifar-again');
     const other = path.join(tmp.dir, 'cifar-other');
-    svwJson([
-      'model',
-      'init',
-      '--preset',
-      'alexnet-cifar',
-      '--classes',
-      '10',
-      '--seed',
-      '1',
-      '--out',
-      again,
-      '--json',
-    ]);
-    svwJson([
-      'model',
-      'init',
-      '--preset',
-      'alexnet-cifar',
-      '--classes',
-      '10',
-      '--seed',
-      '2',
-      '--out',
-      other,
-      '--json',
-    ]);
+    svwJson([...initArgs('alexnet-cifar', again, 1), '--json']);
+    svwJson([...initArgs('alexnet-cifar', other, 2), '--json']);
     const weights = (dir: string) => readFileSync(path.join(dir, 'weights.bin'));
     expect(weights(again).equals(weights(cifarDir))).toBe(true);
     expect(weights(other).equals(weights(cifarDir))).toBe(false);
   });
 
   it('refuses to overwrite a model without --force', () => {
-    const r = svw([
-      'model',
-      'init',
-      '--preset',
-      'alexnet-cifar',
-      '--classes',
-      '10',
-      '--out',
-      cifarDir,
-    ]);
+    const r = svw(initArgs('alexnet-cifar', cifarDir));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/not empty/);
   });
@@ -184,15 +120,7 @@ describe('svw model init', () => {
 
 describe('svw predict', () => {
   it('classifies every ImageNet sample, grayscale included', () => {
-    const out = svwJson<Prediction[]>([
-      'predict',
-      '--model',
-      paperDir,
-      '--top',
-      '5',
-      '--json',
-      IMAGENET_SAMPLES,
-    ]);
+    const out = predict(paperDir, '--top', '5', IMAGENET_SAMPLES);
     expect(out.map((p) => path.basename(p.image))).toEqual(samples);
     for (const p of out) {
       expect(p.top).toHaveLength(5);
@@ -204,16 +132,7 @@ describe('svw predict', () => {
   });
 
   it('reports logits whose softmax gives the reported probabilities', () => {
-    const [p] = svwJson<Prediction[]>([
-      'predict',
-      '--model',
-      cifarDir,
-      '--top',
-      '3',
-      '--logits',
-      '--json',
-      grayscale,
-    ]);
+    const [p] = predict(cifarDir, '--top', '3', '--logits', grayscale);
     const logits = p!.logits!;
     expect(logits).toHaveLength(10);
     const max = Math.max(...logits);
@@ -224,25 +143,8 @@ describe('svw predict', () => {
 
   it('averages ten crops, which differs from the single centre crop', () => {
     const image = path.join(IMAGENET_SAMPLES, samples[0]!);
-    const [one] = svwJson<Prediction[]>([
-      'predict',
-      '--model',
-      cifarDir,
-      '--top',
-      '10',
-      '--json',
-      image,
-    ]);
-    const [ten] = svwJson<Prediction[]>([
-      'predict',
-      '--model',
-      cifarDir,
-      '--top',
-      '10',
-      '--ten-crop',
-      '--json',
-      image,
-    ]);
+    const [one] = predict(cifarDir, '--top', '10', image);
+    const [ten] = predict(cifarDir, '--top', '10', '--ten-crop', image);
     const probsOf = (p: Prediction) => p.top.sort((a, b) => a.index - b.index).map((t) => t.prob);
     expect(probsOf(ten!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     expect(probsOf(ten!)).not.toEqual(probsOf(one!));
@@ -333,19 +235,7 @@ describe('bad input', () => {
 
   it('refuses a model directory whose files were tampered with', () => {
     const tampered = path.join(tmp.dir, 'tampered');
-    svwJson([
-      'model',
-      'init',
-      '--preset',
-      'alexnet-cifar',
-      '--classes',
-      '10',
-      '--seed',
-      '3',
-      '--out',
-      tampered,
-      '--json',
-    ]);
+    svwJson([...initArgs('alexnet-cifar', tampered, 3), '--json']);
     const weightsFile = path.join(tampered, 'weights.bin');
     const weights = readFileSync(weightsFile);
     weights[100] = weights[100]! ^ 0xff;

@@ -1,8 +1,8 @@
 import type { PresetInfo } from '../../core/api/contract';
 import type { DatasetRow } from '../../core/store/datasets';
-// Tests may run core: the presets here are built exactly as the host builds them.
+// Tests may run core: the presets and settings here are built exactly as the host builds them.
 import { flattenParams, presetRunConfig } from '../../core/schema/run-config';
-import { runSettableKeys } from '../../core/train/settings';
+import { settingsInfo } from '../../core/schema/settings';
 
 function preset(name: string, description: string): PresetInfo {
   const defaults = presetRunConfig(name);
@@ -11,7 +11,6 @@ function preset(name: string, description: string): PresetInfo {
     description,
     defaults,
     flat: flattenParams(defaults),
-    settableKeys: runSettableKeys(defaults),
     ablations: [
       { label: 'No local response normalisation', setting: 'lrn=off' },
       { label: 'One tower instead of two', setting: 'groups=1' },
@@ -19,6 +18,9 @@ function preset(name: string, description: string): PresetInfo {
     ],
   };
 }
+
+/** What the host's `settings` method serves. */
+export const settings = settingsInfo();
 
 export const cifarPreset = preset('alexnet-cifar', 'AlexNet scaled for 32×32 images');
 export const paperPreset = preset('alexnet-paper', 'The network of the paper');

@@ -4,23 +4,14 @@ import {
   scheduleChartConfig,
   scheduleSummary,
 } from '../../renderer/src/components/new-run/schedule-chart';
-import { SETTING_ALIASES as HOST_ALIASES } from '../../core/train/settings';
-import {
-  fieldSpecs,
-  resolveKey,
-  SETTING_ALIASES,
-} from '../../renderer/src/components/new-run/settings';
-import { cifarPreset } from './new-run-fixtures';
+import { fieldNames, fieldSpecs, resolveKey } from '../../renderer/src/components/new-run/settings';
+import { cifarPreset, settings } from './new-run-fixtures';
 
 describe('new-run settings', () => {
-  it('knows the same short setting names as the host', () => {
-    expect(SETTING_ALIASES).toEqual(HOST_ALIASES);
-  });
+  const specs = fieldSpecs(settings, cifarPreset);
+  const names = fieldNames(settings, specs);
 
-  const keys = new Set(fieldSpecs(cifarPreset).map((s) => s.key));
-
-  it('makes one field per key with a default, grouped, with the enum choices', () => {
-    const specs = fieldSpecs(cifarPreset);
+  it("makes one field per described setting with the preset's default", () => {
     const by = Object.fromEntries(specs.map((s) => [s.key, s]));
     expect(Object.keys(by)).not.toContain('lr');
     expect(by['optim.lr']).toMatchObject({ group: 'optim', kind: 'number', default: 0.01 });
@@ -29,7 +20,7 @@ describe('new-run settings', () => {
       choices: ['sgd', 'nesterov', 'adam'],
     });
     expect(by['data.flip']).toMatchObject({ group: 'data', kind: 'boolean' });
-    expect(by['schedule.milestones']).toMatchObject({ group: 'schedule', kind: 'text' });
+    expect(by['schedule.milestones']).toMatchObject({ group: 'schedule', kind: 'list' });
     expect(by['conv1.filters']).toMatchObject({ group: 'model', default: 64 });
     expect(by['dropout']).toMatchObject({ group: 'model', default: 0.5 });
     // The host fits these to the dataset; a field could only get them wrong.
@@ -40,13 +31,14 @@ describe('new-run settings', () => {
   });
 
   it('resolves aliases and model key spellings', () => {
-    expect(resolveKey('lr', keys)).toBe('optim.lr');
-    expect(resolveKey('model.dropout', keys)).toBe('dropout');
-    expect(resolveKey('model.conv.1.filters', keys)).toBe('conv1.filters');
-    expect(resolveKey('pool', keys)).toBeNull();
-    expect(fieldOfError('settings.1', ['epochs=3', 'batch=7'], keys)).toBe('batchSize');
-    expect(fieldOfError('lr=-1', [], keys)).toBe('optim.lr');
-    expect(fieldOfError(null, [], keys)).toBeNull();
+    expect(resolveKey('lr', names)).toBe('optim.lr');
+    expect(resolveKey('model.dropout', names)).toBe('dropout');
+    expect(resolveKey('model.conv.1.filters', names)).toBe('conv1.filters');
+    expect(resolveKey('pool', names)).toBeNull();
+    expect(names.shorthands.get('pool')).toEqual(['pool.size', 'pool.stride']);
+    expect(fieldOfError('settings.1', ['epochs=3', 'batch=7'], names)).toBe('batchSize');
+    expect(fieldOfError('lr=-1', [], names)).toBe('optim.lr');
+    expect(fieldOfError(null, [], names)).toBeNull();
   });
 
   it('checks each sweep value once rather than every combination', () => {

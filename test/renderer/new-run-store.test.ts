@@ -4,7 +4,7 @@ import type { CheckResult, MethodInput, WorkbenchApi } from '../../core/api/cont
 import { ApiError } from '../../renderer/src/api/client';
 import { CHECK_DEBOUNCE_MS, useNewRunStore } from '../../renderer/src/stores/new-run';
 import { installFakeClient } from './fake-client';
-import { cifarPreset, dataset, paperPreset } from './new-run-fixtures';
+import { cifarPreset, dataset, paperPreset, settings } from './new-run-fixtures';
 
 const ok: CheckResult = { ok: true, config: cifarPreset.defaults, flat: cifarPreset.flat };
 
@@ -12,6 +12,7 @@ function setup(handlers: Partial<WorkbenchApi> = {}) {
   return installFakeClient({
     listDatasets: async () => [dataset],
     presets: async () => [cifarPreset, paperPreset],
+    settings: async () => settings,
     checkRun: async () => ok,
     schedulePreview: async () => [
       { epoch: 1, lr: 0.01 },
@@ -23,7 +24,10 @@ function setup(handlers: Partial<WorkbenchApi> = {}) {
 
 describe('new-run store', () => {
   beforeEach(() => setActivePinia(createPinia()));
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => {
+    useNewRunStore().$dispose();
+    vi.useRealTimers();
+  });
 
   it('starts from the first preset and dataset with no settings', async () => {
     setup();

@@ -7,8 +7,11 @@ import type { WorkbenchApi } from '../../core/api/contract';
 import { useHostStore } from '../../renderer/src/stores/host';
 import { CHECK_DEBOUNCE_MS } from '../../renderer/src/stores/new-run';
 import NewRunView from '../../renderer/src/views/NewRunView.vue';
+import { presetRunConfig, runConfigSchema } from '../../core/schema/run-config';
+import { describeSettings, settingsInfo } from '../../core/schema/settings';
+import { extraDefault, withExtraSetting } from '../helpers/extra-setting';
 import { installFakeClient } from './fake-client';
-import { cifarPreset, dataset, paperPreset } from './new-run-fixtures';
+import { cifarPreset, dataset, paperPreset, settings } from './new-run-fixtures';
 
 const Blank = defineComponent({ render: () => h('div') });
 
@@ -16,6 +19,7 @@ async function mountAt(path: string, handlers: Partial<WorkbenchApi> = {}) {
   const fake = installFakeClient({
     listDatasets: async () => [dataset],
     presets: async () => [cifarPreset, paperPreset],
+    settings: async () => settings,
     checkRun: async ({ settings }) =>
       settings.some((s) => s.startsWith('optim.momentum='))
         ? { ok: false, errors: [{ setting: 'optim.momentum', message: 'must be below 1' }] }
@@ -90,6 +94,41 @@ describe('NewRunView', () => {
       start: false,
     });
     expect(router.currentRoute.value.path).toBe('/runs');
+  });
+
+  it('shows a setting core adds, with no change to the renderer', async () => {
+    // What the host serves once a setting is added to the run config schema (the helper adds
+    // one exactly as core/schema/run-config.ts says to).
+    const presets = ['alexnet-paper', 'alexnet-cifar'];
+    const served = settingsInfo(
+      describeSettings(
+        withExtraSetting(runConfigSchema),
+        Object.fromEntries(
+          presets.map((p) => [p, { ...presetRunConfig(p), warmupEpochs: extraDefault(p) }]),
+        ),
+      ),
+    );
+    const { wrapper, fake } = await mountAt('/new', { settings: async () => served });
+    const field = wrapper.get('[data-testid="field-warmupEpochs"]');
+    expect(field.element).toHaveProperty('value', '2');
+    const group = wrapper
+      .findAll('fieldset')
+      .find((f) => f.find('[data-testid="field-warmupEpochs"]').exists())!;
+    expect(group.get('legend').text()).toBe('Schedule');
+    expect(group.text()).toContain('epochs');
+    expect(group.find('label[title*="linear learning-rate warm-up"]').exists()).toBe(true);
+
+    await field.setValue('1, 3');
+    await wrapper.get('[data-testid="field-optim.lr"]').setValue('0.02');
+    await wrapper.get('[data-testid="queue-button"]').trigger('click');
+    await flushPromises();
+    expect(fake.calls.find(([m]) => m === 'createRuns')![1]).toMatchObject({
+      settings: ['optim.lr=0.02'],
+      sweep: { warmupEpochs: ['1', '3'] },
+    });
+
+    await wrapper.get('[data-testid="new-run-preset"]').setValue('alexnet-paper');
+    expect(wrapper.get('[data-testid="field-warmupEpochs"]').element).toHaveProperty('value', '5');
   });
 
   it('marks the field the host rejects once typing pauses', async () => {

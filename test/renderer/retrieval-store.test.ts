@@ -40,6 +40,7 @@ function index(id: number, split: FeatureIndexRow['split'], checkpoint: 'best' |
     runId: 7,
     checkpoint,
     checkpointEpoch: 8,
+    checkpointSha256: 'ab'.repeat(32),
     split,
     count: 5000,
     dims: 4096,

@@ -26,6 +26,7 @@ const gallery: FeatureIndexRow = {
   runId: 7,
   checkpoint: 'best',
   checkpointEpoch: 8,
+  checkpointSha256: 'ab'.repeat(32),
   split: 'train',
   count: 5000,
   dims: 4096,

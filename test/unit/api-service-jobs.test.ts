@@ -10,6 +10,7 @@ import { getRun } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { tempDir } from '../helpers/cli.js';
 import { FakeHost, seedDataset } from '../helpers/fake-jobs.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 const home = tempDir('svw-api-jobs-');
 const host = new FakeHost();
@@ -31,16 +32,7 @@ afterAll(() => {
   home.cleanup();
 });
 
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
-async function failure(method: string, input: unknown) {
-  const outcome = await service.call(method, input);
-  if (outcome.ok) throw new Error(`${method} unexpectedly succeeded`);
-  return { status: outcome.status, ...outcome.error };
-}
+const { ok, failure } = serviceCalls(() => service);
 const ofType = <T extends PushEvent['type']>(type: T) =>
   events.filter((e): e is Extract<PushEvent, { type: T }> => e.type === type);
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PushEvent } from '../../core/api/contract.js';
-import type { CallOutcome, HostService } from '../../core/api/host-service.js';
+import type { PushEvent, SettingsInfo } from '../../core/api/contract.js';
+import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
 import { insertMetrics, setTag } from '../../core/store/runs.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
@@ -10,6 +10,7 @@ import { configHash } from '../../core/schema/run-config.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import { FakeHost, seedDataset } from '../helpers/fake-jobs.js';
+import { serviceCalls } from '../helpers/service-calls.js';
 
 const home = tempDir('svw-api-');
 const host = new FakeHost();
@@ -41,18 +42,7 @@ afterAll(async () => {
   home.cleanup();
 });
 
-/** The result of a call that must succeed. */
-async function ok<T>(method: string, input: unknown): Promise<T> {
-  const outcome = await service.call(method, input);
-  if (!outcome.ok) throw new Error(`${method} failed: ${JSON.stringify(outcome.error)}`);
-  return outcome.result as T;
-}
-
-async function failure(method: string, input: unknown) {
-  const outcome: CallOutcome = await service.call(method, input);
-  if (outcome.ok) throw new Error(`${method} unexpectedly succeeded`);
-  return { status: outcome.status, ...outcome.error };
-}
+const { ok, failure } = serviceCalls(() => service);
 
 const createRun = async (settings: string[] = [], extra: Record<string, unknown> = {}) =>
   (
@@ -176,17 +166,17 @@ describe('host info', () => {
 
 describe('new runs', () => {
   it('lists presets whose ablations are valid settings', async () => {
-    const presets = await ok<
-      { name: string; ablations: { setting: string }[]; settableKeys: string[] }[]
-    >('presets', {});
+    const presets = await ok<{ name: string; ablations: { setting: string }[] }[]>('presets', {});
     expect(presets.map((p) => p.name)).toEqual(['alexnet-paper', 'alexnet-cifar']);
     const cifar = presets[1]!;
     expect(cifar.ablations.map((a) => a.setting)).toEqual(
       expect.arrayContaining(['lrn=off', 'groups=1', 'pool=2/2', 'dropout=0']),
     );
+    const { settings, shorthands } = await ok<SettingsInfo>('settings', {});
+    const names = [...settings.flatMap((d) => [d.key, d.param]), ...shorthands.map((s) => s.key)];
     for (const { setting } of cifar.ablations) {
       const key = setting.split('=')[0]!;
-      expect(['lrn', 'pool', ...cifar.settableKeys]).toContain(key);
+      expect(names).toContain(key);
       const check = await ok<{ ok: boolean }>('checkRun', {
         preset: 'alexnet-cifar',
         datasetId,
@@ -424,7 +414,8 @@ describe('run queries', () => {
 });
 
 describe('a big workbench', () => {
-  it('lists 10,000 runs with their retrieval precision and tags in well under a second', async () => {
+  // How fast: `npm run bench -- --only store` (run list API).
+  it('lists 10,000 runs with their retrieval precision and tags', async () => {
     const seed = await createRun([], { experiment: 'bulk' });
     wb.db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
       INSERT INTO runs (experiment_id, name, dataset_id, preset, status, created_at, seed, config_hash, config, epochs_total)
@@ -436,16 +427,13 @@ describe('a big workbench', () => {
     wb.db
       .exec(`INSERT INTO latest_metrics SELECT id, 'retrieval_p_at_5', 0.5, 1, 1, 0.4, (id % 10) / 10.0
       FROM runs WHERE name LIKE 'bulk-%'`);
-    const start = performance.now();
     const runs = await ok<
       { id: number; retrieval: Record<string, number>; tags: Record<string, string> }[]
     >('listRuns', { experiment: 'bulk' });
-    const elapsed = performance.now() - start;
     expect(runs).toHaveLength(10_001);
     for (const r of runs.slice(0, 10_000)) {
       expect(r.tags).toEqual({ batch: `b${r.id % 7}` });
       expect(r.retrieval['5']).toBeCloseTo((r.id % 10) / 10, 10);
     }
-    expect(elapsed).toBeLessThan(1500);
   });
 });

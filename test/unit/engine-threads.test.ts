@@ -3,11 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { jobMemoryBytes } from '../../core/jobs/memory.js';
 import { autoThreads, Scheduler } from '../../core/jobs/scheduler.js';
 import type { HostMessage } from '../../core/schema/messages.js';
-import { configHash, presetRunConfig } from '../../core/schema/run-config.js';
+import { configHash, presetRunConfig, validateRunConfig } from '../../core/schema/run-config.js';
 import { getRun, insertRun } from '../../core/store/runs.js';
 import { openWorkbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
-import { applyRunSettings } from '../../core/train/settings.js';
+import { applyRunSettings } from '../../core/schema/apply-settings.js';
 import { shareSizes } from '../../core/train/shard-protocol.js';
 import { checkThreads, resolveThreads } from '../../core/train/threads.js';
 import { UserError } from '../../core/util/errors.js';
@@ -40,13 +40,16 @@ const threadsOf = (w: FakeWorker) => {
 };
 
 describe('engine.threads', () => {
-  it('is auto by default, a number when set, and left out of the config hash', () => {
+  it('is 0 (auto) by default, a number when set, and left out of the config hash', () => {
     const base = presetRunConfig('alexnet-cifar');
-    expect(base.engine.threads).toBe('auto');
+    expect(base.engine.threads).toBe(0);
     const one = applyRunSettings(base, ['engine.threads=1']);
     expect(one.engine.threads).toBe(1);
-    expect(applyRunSettings(base, ['threads=auto']).engine.threads).toBe('auto');
+    expect(applyRunSettings(one, ['threads=0']).engine.threads).toBe(0);
     expect(configHash(one)).toBe(configHash(base));
+    // Configs stored before the setting existed read as auto.
+    const { engine: _, ...old } = base;
+    expect(validateRunConfig(old).engine.threads).toBe(0);
   });
 
   it('above the cores is refused in one line before any run exists', () => {
@@ -60,10 +63,10 @@ describe('engine.threads', () => {
       });
     expect(attempt).toThrow(UserError);
     expect(attempt).toThrow(
-      `engine.threads is ${cores + 1}, but this machine has ${cores} core${cores === 1 ? '' : 's'} (use auto, or at most ${cores})`,
+      `engine.threads is ${cores + 1}, but this machine has ${cores} core${cores === 1 ? '' : 's'} (use 0 for auto, or at most ${cores})`,
     );
     expect(runs()).toBe(before);
-    expect(() => applyRunSettings(presetRunConfig('alexnet-cifar'), ['threads=0'])).toThrow(
+    expect(() => applyRunSettings(presetRunConfig('alexnet-cifar'), ['threads=-1'])).toThrow(
       /engine\.threads/,
     );
   });

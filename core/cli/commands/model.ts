@@ -6,8 +6,9 @@ import { buildAlexNet, summarize } from '../../model/alexnet.js';
 import { presetConfig, PRESET_NAMES, type ModelConfig } from '../../schema/model-config.js';
 import { saveModelDir } from '../../model/io.js';
 import { preprocessingFor } from '../../model/preprocessing.js';
-import { applySettings } from '../../model/settings.js';
+import { applyModelSettings } from '../../schema/apply-settings.js';
 import { UserError } from '../../util/errors.js';
+import { addSettingsHelp } from '../settings-help.js';
 import { note, printJson, startEngine, type CommonOptions } from '../output.js';
 import { addBackendOption, collect, parseIntOption } from '../parse.js';
 
@@ -21,16 +22,16 @@ interface ModelOptions extends CommonOptions {
 export function configFromOptions(opts: ModelOptions): ModelConfig {
   const settings = [...opts.set];
   if (opts.classes !== undefined) settings.push(`classes=${opts.classes}`);
-  return applySettings(presetConfig(opts.preset), settings);
+  return applyModelSettings(presetConfig(opts.preset), settings);
 }
 
 function addModelOptions(cmd: Command): Command {
-  return cmd
+  return addSettingsHelp(cmd, 'model')
     .requiredOption('--preset <name>', `model preset (${PRESET_NAMES.join(', ')})`)
     .option('--classes <n>', 'number of classes', parseIntOption)
     .option(
       '--set <key=value>',
-      'change a setting, e.g. lrn=off, groups=1, pool=2/2, dropout=0.3 (repeatable)',
+      'change a setting, e.g. lrn=off, groups=1, pool=2/2, dropout=0.3 (repeatable; all below)',
       collect,
       [],
     )

@@ -3,9 +3,18 @@ import { Option, type Command } from 'commander';
 import type { BackendChoice } from '../../engine/backends.js';
 import { forkJobHost } from '../../jobs/hosts/fork.js';
 import { fileFeatures, requireRun, startIndexBuild } from '../../jobs/launch.js';
-import { datasetImageFeatures, nearestImages, requireIndex } from '../../retrieval/query.js';
+import {
+  currentCheckpoint,
+  datasetImageFeatures,
+  isCurrent,
+  nearestImages,
+  requireIndex,
+  sameNetwork,
+  staleReason,
+} from '../../retrieval/query.js';
 import { precisionAtK, readIndexIds } from '../../retrieval/retrieval-eval.js';
-import { writeFloat16Copy, type Metric } from '../../retrieval/search.js';
+import { normsPath } from '../../retrieval/gallery-norms.js';
+import { FeatureIndex, writeFloat16Copy, type Metric } from '../../retrieval/search.js';
 import { datasetClasses, datasetImages } from '../../store/datasets.js';
 import { findIndex, upsertIndex, type FeatureIndexRow } from '../../store/indexes.js';
 import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js';
@@ -144,16 +153,9 @@ export function registerRetrieval(program: Command): void {
           const exclude = opts.datasetImage ?? null;
           const query =
             opts.image !== undefined
-              ? await fileFeatures(
-                  wb,
-                  forkJobHost,
-                  run,
-                  gallery.checkpoint,
-                  opts.image,
-                  opts.backend,
-                )
+              ? await fileFeatures(wb, forkJobHost, run, gallery, opts.image, opts.backend)
               : datasetImageFeatures(wb, run, gallery, opts.datasetImage!);
-          const hits = nearestImages(wb, run, gallery, query, opts.k, opts.metric, exclude);
+          const hits = await nearestImages(wb, run, gallery, query, opts.k, opts.metric, exclude);
           const neighbors = hits.map((h) => ({
             imageId: h.image.idx,
             path: h.image.path,
@@ -202,12 +204,26 @@ export function registerRetrieval(program: Command): void {
         const wb = openWorkbench();
         try {
           const run = requireRun(wb, runArg);
-          const get = async (split: 'train' | 'val') =>
-            findIndex(wb.db, run.id, split, opts.checkpoint) ??
-            (note(`building the ${split} index first…`),
-            await buildIndex(wb, run, split, opts.checkpoint, opts.backend));
+          // Both indexes must hold the features of the checkpoint as it is now: one built from an
+          // earlier checkpoint of the same kind is built again.
+          const now = currentCheckpoint(wb, run, opts.checkpoint);
+          const get = async (split: 'train' | 'val') => {
+            const found = findIndex(wb.db, run.id, split, opts.checkpoint);
+            if (found && isCurrent(found, now)) return found;
+            note(
+              found
+                ? `${staleReason(run, found, now)}: building it again…`
+                : `building the ${split} index first…`,
+            );
+            return buildIndex(wb, run, split, opts.checkpoint, opts.backend);
+          };
           const train = await get('train');
           const val = await get('val');
+          if (!sameNetwork(train, val))
+            throw new UserError(
+              `run ${run.id}'s ${opts.checkpoint} checkpoint changed while its indexes were being built`,
+              'run svw retrieval-eval again',
+            );
           if (val.count === 0) throw new UserError("the run's dataset has no validation images");
           const labelOf = new Map(
             datasetImages(wb.db, run.datasetId!).map((i) => [i.idx, i.label]),
@@ -253,9 +269,11 @@ export function registerRetrieval(program: Command): void {
 function toFloat16(wb: Workbench, row: FeatureIndexRow): FeatureIndexRow {
   const half = row.path.replace(/\.npy$/, '.f16.npy');
   writeFloat16Copy(row.path, half);
+  FeatureIndex.storeNorms(half);
   const { id: _id, createdAt: _createdAt, ...rest } = row;
   upsertIndex(wb.db, { ...rest, dtype: 'float16', path: half });
   rmSync(row.path, { force: true });
+  rmSync(normsPath(row.path), { force: true });
   return findIndex(wb.db, row.runId, row.split, row.checkpoint)!;
 }
 

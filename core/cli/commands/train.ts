@@ -15,6 +15,7 @@ import { threadsNote } from '../../train/threads.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
 import type { BackendChoice } from '../../engine/backends.js';
+import { addSettingsHelp } from '../settings-help.js';
 import { note, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, collect, parsePositiveInt } from '../parse.js';
 
@@ -105,7 +106,7 @@ async function superviseTraining(
 }
 
 export function registerTrain(program: Command): void {
-  addBackendOption(program.command('train'))
+  addSettingsHelp(addBackendOption(program.command('train')))
     .description(
       'train a model on a dataset in a worker process, logging everything to the workbench database',
     )
@@ -113,7 +114,7 @@ export function registerTrain(program: Command): void {
     .option('--preset <name>', `model preset (${PRESET_NAMES.join(', ')})`)
     .option(
       '--set <key=value>',
-      'change a setting: lr=0.02, batch=64, schedule=step, lrn=off, groups=1, … (repeatable)',
+      'change a setting: lr=0.02, batch=64, schedule=step, lrn=off, groups=1, … (repeatable; all below)',
       collect,
       [],
     )

@@ -55,3 +55,10 @@ export function bestIndex(key: string, values: readonly (number | null)[]): numb
   });
   return best;
 }
+
+/** A row of a compare table: its name, one cell per run, and the classes that mark them. */
+export interface CompareRow {
+  key: string;
+  cells: { text: string; class?: Record<string, boolean> }[];
+  class?: Record<string, boolean>;
+}

@@ -1,10 +1,15 @@
 import { defineStore } from 'pinia';
-import { computed, ref, watch } from 'vue';
-import type { CheckResult, PresetInfo } from '../../../core/api/contract';
+import { computed, onScopeDispose, ref, watch } from 'vue';
+import type { CheckResult, PresetInfo, SettingsInfo } from '../../../core/api/contract';
 import type { DatasetRow } from '../../../core/store/datasets';
 import { ApiError, client } from '../api/client';
 import { buildRequest, checkVariants, fieldOfError } from '../components/new-run/request';
-import { fieldSpecs, formFromSettings } from '../components/new-run/settings';
+import {
+  defaultText,
+  fieldNames,
+  fieldSpecs,
+  formFromSettings,
+} from '../components/new-run/settings';
 
 type CheckError = Extract<CheckResult, { ok: false }>['errors'][number];
 
@@ -15,6 +20,8 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 export const useNewRunStore = defineStore('new-run', () => {
   const datasets = ref<DatasetRow[]>([]);
   const presets = ref<PresetInfo[]>([]);
+  /** Every setting, as the host describes it: the fields, their groups, kinds and help. */
+  const settings = ref<SettingsInfo>({ groups: [], settings: [], shorthands: [] });
   const loaded = ref(false);
   const loadError = ref<string | null>(null);
 
@@ -36,13 +43,16 @@ export const useNewRunStore = defineStore('new-run', () => {
   const scheduleError = ref<string | null>(null);
 
   const preset = computed(() => presets.value.find((p) => p.name === presetName.value) ?? null);
-  const specs = computed(() => (preset.value ? fieldSpecs(preset.value) : []));
-  const keys = computed(() => new Set(specs.value.map((s) => s.key)));
+  const specs = computed(() => (preset.value ? fieldSpecs(settings.value, preset.value) : []));
+  const names = computed(() => fieldNames(settings.value, specs.value));
   const ablationSettings = computed(() =>
     (preset.value?.ablations ?? []).filter((_, i) => ablations.value[i]).map((a) => a.setting),
   );
   const request = computed(() =>
-    buildRequest(specs.value, values.value, [...ablationSettings.value, ...extra.value]),
+    buildRequest(specs.value, names.value, values.value, [
+      ...ablationSettings.value,
+      ...extra.value,
+    ]),
   );
   const runCount = computed(() => request.value.runCount);
 
@@ -50,7 +60,7 @@ export const useNewRunStore = defineStore('new-run', () => {
   const fieldErrors = computed(() => {
     const out: Record<string, string> = {};
     for (const e of checkErrors.value) {
-      const key = fieldOfError(e.setting, request.value.settings, keys.value);
+      const key = fieldOfError(e.setting, request.value.settings, names.value);
       if (key && !request.value.overridden[key]) out[key] ??= e.message;
     }
     return { ...out, ...request.value.errors };
@@ -59,7 +69,7 @@ export const useNewRunStore = defineStore('new-run', () => {
   const generalErrors = computed(() =>
     checkErrors.value
       .filter((e) => {
-        const key = fieldOfError(e.setting, request.value.settings, keys.value);
+        const key = fieldOfError(e.setting, request.value.settings, names.value);
         return !key || request.value.overridden[key];
       })
       .map((e) =>
@@ -78,9 +88,14 @@ export const useNewRunStore = defineStore('new-run', () => {
 
   async function load(): Promise<void> {
     try {
-      const [d, p] = await Promise.all([client().api.listDatasets({}), client().api.presets({})]);
+      const [d, p, s] = await Promise.all([
+        client().api.listDatasets({}),
+        client().api.presets({}),
+        client().api.settings({}),
+      ]);
       datasets.value = d;
       presets.value = p;
+      settings.value = s;
       if (!d.some((x) => x.id === datasetId.value)) datasetId.value = d[0]?.id ?? null;
       if (!preset.value && p[0]) selectPreset(p[0].name);
       loaded.value = true;
@@ -95,7 +110,7 @@ export const useNewRunStore = defineStore('new-run', () => {
     presetName.value = name;
     const found = presets.value.find((p) => p.name === name);
     values.value = Object.fromEntries(
-      (found ? fieldSpecs(found) : []).map((s) => [s.key, String(s.default)]),
+      (found ? fieldSpecs(settings.value, found) : []).map((s) => [s.key, defaultText(s.default)]),
     );
     ablations.value = (found?.ablations ?? []).map(() => false);
     extra.value = [];
@@ -108,7 +123,7 @@ export const useNewRunStore = defineStore('new-run', () => {
 
   function resetValue(key: string): void {
     const spec = specs.value.find((s) => s.key === key);
-    if (spec) setValue(key, String(spec.default));
+    if (spec) setValue(key, defaultText(spec.default));
   }
 
   function setAblation(index: number, on: boolean): void {
@@ -193,6 +208,10 @@ export const useNewRunStore = defineStore('new-run', () => {
       }, CHECK_DEBOUNCE_MS);
     },
   );
+  // A disposed store (a closed window, the next test) must not call the host a beat later.
+  onScopeDispose(() => {
+    if (timer) clearTimeout(timer);
+  });
 
   /** Fills the form from an existing run (`?clone=<id>`). */
   async function prefillFromClone(id: number): Promise<void> {
@@ -209,7 +228,7 @@ export const useNewRunStore = defineStore('new-run', () => {
         datasetId.value = clone.datasetId;
       experiment.value = clone.experiment;
       name.value = '';
-      const form = formFromSettings(found, clone.settings);
+      const form = formFromSettings(settings.value, found, clone.settings);
       values.value = { ...values.value, ...form.values };
       ablations.value = form.ablations;
       extra.value = form.extra;
@@ -244,7 +263,9 @@ export const useNewRunStore = defineStore('new-run', () => {
       return runIds;
     } catch (err) {
       const key =
-        err instanceof ApiError ? fieldOfError(err.path, request.value.settings, keys.value) : null;
+        err instanceof ApiError
+          ? fieldOfError(err.path, request.value.settings, names.value)
+          : null;
       // A setting the host refused at creation is shown on its field, like a check error.
       if (key) checkErrors.value = [{ setting: key, message: messageOf(err) }];
       else submitError.value = messageOf(err);
@@ -257,6 +278,7 @@ export const useNewRunStore = defineStore('new-run', () => {
   return {
     datasets,
     presets,
+    settings,
     loaded,
     loadError,
     datasetId,

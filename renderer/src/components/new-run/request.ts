@@ -1,10 +1,13 @@
 import {
+  defaultText,
   fieldsSetBy,
   isChanged,
+  isNumeric,
   localError,
   resolveKey,
   splitSetting,
   sweepValues,
+  type FieldNames,
   type FieldSpec,
 } from './settings';
 
@@ -29,20 +32,20 @@ export interface RunRequest {
  */
 export function buildRequest(
   specs: readonly FieldSpec[],
+  names: FieldNames,
   values: Readonly<Record<string, string>>,
   extra: readonly string[],
 ): RunRequest {
-  const keys = new Set(specs.map((s) => s.key));
   const overridden: Record<string, string> = {};
   for (const setting of extra)
-    for (const key of fieldsSetBy(splitSetting(setting)?.[0] ?? '', keys))
+    for (const key of fieldsSetBy(splitSetting(setting)?.[0] ?? '', names))
       overridden[key] = setting;
   const settings: string[] = [];
   const sweep: Record<string, string[]> = {};
   const errors: Record<string, string> = {};
   for (const spec of specs) {
     if (overridden[spec.key]) continue;
-    const text = values[spec.key] ?? String(spec.default);
+    const text = values[spec.key] ?? defaultText(spec.default);
     const error = localError(spec, text);
     if (error) {
       errors[spec.key] = error;
@@ -50,13 +53,12 @@ export function buildRequest(
     }
     const swept = sweepValues(spec, text);
     // A lone value with a stray comma ("0.01,") is that value, not a sweep.
-    const value =
-      spec.kind === 'number'
-        ? text
-            .split(',')
-            .find((v) => v.trim())!
-            .trim()
-        : text.trim();
+    const value = isNumeric(spec)
+      ? text
+          .split(',')
+          .find((v) => v.trim())!
+          .trim()
+      : text.trim();
     if (swept) sweep[spec.key] = swept;
     else if (isChanged(spec, value)) settings.push(`${spec.key}=${value}`);
   }
@@ -90,11 +92,11 @@ export function checkVariants(request: Pick<RunRequest, 'settings' | 'sweep'>): 
 export function fieldOfError(
   setting: string | null | undefined,
   sent: readonly string[],
-  keys: ReadonlySet<string>,
+  names: FieldNames,
 ): string | null {
   if (!setting) return null;
   const index = /^settings\.(\d+)$/.exec(setting);
   const named = index ? sent[Number(index[1])] : setting;
   if (named === undefined) return null;
-  return resolveKey(splitSetting(named)?.[0] ?? named, keys);
+  return resolveKey(splitSetting(named)?.[0] ?? named, names);
 }

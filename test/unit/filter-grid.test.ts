@@ -1,38 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { downsampleMinMax } from '../../core/api/downsample.js';
 import { filterGrid } from '../../core/model/kernels.js';
-
-describe('downsampleMinMax', () => {
-  it('returns a short series whole and keeps every bucket’s lowest and highest point', () => {
-    const id = (v: number) => v;
-    expect(downsampleMinMax([3, 1, 2], 10, id)).toEqual([3, 1, 2]);
-    const series = Array.from({ length: 1000 }, (_, i) => i % 10);
-    series[123] = 99;
-    series[777] = -99;
-    const out = downsampleMinMax(series, 20, id);
-    expect(out).toHaveLength(20);
-    expect(out).toContain(99);
-    expect(out).toContain(-99);
-    // Each of the 10 buckets of 100 points gives its min and max.
-    expect(out.filter((v) => v === 0).length + out.filter((v) => v < 0).length).toBe(10);
-  });
-
-  it('never returns more than maxPoints, for odd sizes too', () => {
-    for (const [n, max] of [
-      [101, 10],
-      [12345, 999],
-      [11, 10],
-    ] as const) {
-      const out = downsampleMinMax(
-        Array.from({ length: n }, (_, i) => Math.sin(i)),
-        max,
-        (v) => v,
-      );
-      expect(out.length).toBeLessThanOrEqual(max);
-      expect(out.length).toBeGreaterThan(max / 2);
-    }
-  });
-});
 
 describe('filterGrid', () => {
   it('normalises each filter on its own and tiles them with 1 px gaps, scaled to ≥ 33 px', () => {

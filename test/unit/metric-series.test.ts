@@ -1,0 +1,125 @@
+import type { Statement } from 'better-sqlite3';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { transaction } from '../../core/store/db.js';
+import { metricSeries } from '../../core/store/metric-series.js';
+import { insertMetrics, insertRun } from '../../core/store/runs.js';
+import { openWorkbench } from '../../core/store/workbench.js';
+import { prepareRun } from '../../core/train/prepare.js';
+import { tempDir } from '../helpers/cli.js';
+import { seedDataset } from '../helpers/fake-jobs.js';
+
+const home = tempDir('svw-series-');
+const wb = openWorkbench(home.dir);
+afterAll(() => {
+  wb.close();
+  home.cleanup();
+});
+
+const datasetId = seedDataset(wb, 'tiny');
+const { config } = prepareRun(wb.db, { dataset: datasetId, preset: 'alexnet-cifar' });
+const runId = insertRun(wb.db, { experiment: 'x', datasetId, config });
+
+// A long per-step series with one spike and one dip, and a short per-epoch one.
+const N = 100_000;
+const loss = (i: number) => (i === 12_345 ? 99 : i === 77_777 ? -99 : Math.abs(Math.sin(i)));
+transaction(wb.db, () => {
+  insertMetrics(
+    wb.db,
+    runId,
+    Array.from({ length: N }, (_, i) => ({
+      key: 'train_loss',
+      step: i,
+      epoch: i / 1000,
+      value: loss(i),
+      wallTime: 1e9 + i,
+    })),
+  );
+  insertMetrics(
+    wb.db,
+    runId,
+    Array.from({ length: 100 }, (_, e) => ({
+      key: 'val_top1_error',
+      step: (e + 1) * 1000 - 1,
+      epoch: e + 1,
+      value: 1 / (e + 2),
+      wallTime: 1e9 + e,
+    })),
+  );
+});
+
+/** Counts the rows SQLite hands back to JavaScript while `fn` runs. */
+function rowsRead<T>(fn: () => T): { result: T; rows: number } {
+  let rows = 0;
+  const prepare = wb.db.prepare.bind(wb.db);
+  const spy = vi.spyOn(wb.db, 'prepare').mockImplementation((sql: string) => {
+    const statement = prepare(sql) as Statement<unknown[], unknown>;
+    const all = statement.all.bind(statement);
+    const get = statement.get.bind(statement);
+    statement.all = (...args: unknown[]) => {
+      const found = all(...args);
+      rows += found.length;
+      return found;
+    };
+    statement.get = (...args: unknown[]) => {
+      const found = get(...args);
+      if (found !== undefined) rows++;
+      return found;
+    };
+    return statement;
+  });
+  try {
+    return { result: fn(), rows };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('metric series downsampled in SQL', () => {
+  it('returns a short series whole, and only the keys asked for', () => {
+    const [val] = metricSeries(wb.db, runId, ['val_top1_error'], 2000);
+    expect(val!.key).toBe('val_top1_error');
+    expect(val!.total).toBe(100);
+    expect(val!.points.map((p) => p.epoch)).toEqual(Array.from({ length: 100 }, (_, e) => e + 1));
+    expect(val!.points[0]).toEqual({ step: 999, epoch: 1, value: 0.5, time: 1e9 });
+    expect(metricSeries(wb.db, runId, undefined, 2000).map((s) => s.key)).toEqual([
+      'train_loss',
+      'val_top1_error',
+    ]);
+  });
+
+  it('keeps a long series’ first and last points, its spikes and dips, and each range’s extremes', () => {
+    const max = 200;
+    const { result, rows } = rowsRead(() => metricSeries(wb.db, runId, ['train_loss'], max));
+    const [series] = result;
+    expect(series!.total).toBe(N);
+    const points = series!.points;
+    expect(points.length).toBeLessThanOrEqual(max);
+    expect(points.length).toBeGreaterThan(max / 2);
+    expect(points[0]).toEqual({ step: 0, epoch: 0, value: 0, time: 1e9 });
+    expect(points.at(-1)!.step).toBe(N - 1);
+    const steps = points.map((p) => p.step);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(points.find((p) => p.value === 99)?.step).toBe(12_345);
+    expect(points.find((p) => p.value === -99)?.step).toBe(77_777);
+    // Every point is a real one, with its own epoch and time.
+    for (const p of points)
+      expect(p).toEqual({
+        step: p.step,
+        epoch: p.step / 1000,
+        value: loss(p.step),
+        time: 1e9 + p.step,
+      });
+    // Each of the 99 step ranges keeps its lowest and highest value.
+    const width = Math.ceil(N / 99);
+    for (let from = 0; from < N; from += width) {
+      const values = Array.from({ length: Math.min(width, N - from) }, (_, i) => loss(from + i));
+      const kept = points
+        .filter((p) => p.step >= from && p.step < from + width)
+        .map((p) => p.value);
+      expect(kept).toContain(Math.min(...values));
+      expect(kept).toContain(Math.max(...values));
+    }
+    // Only what is kept, and a few aggregates, come out of SQLite: never the 100,000 points.
+    expect(rows).toBeLessThan(5 * max);
+  });
+});
