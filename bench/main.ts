@@ -139,8 +139,10 @@ async function main(): Promise<void> {
   }
   results.push(...modelResults);
   if (wanted('memory')) {
-    process.stderr.write('benchmarking peak memory of training alexnet-paper at batch 32…\n');
-    results.push(await benchMemory(backend, values.quick));
+    process.stderr.write(
+      'benchmarking peak memory of training alexnet-paper at batch 32 on 1 and all threads…\n',
+    );
+    results.push(...(await benchMemory(backend, values.quick)));
   }
   if (wanted('concurrency')) {
     process.stderr.write(
