@@ -11,7 +11,11 @@ const MAX_JOBS = 4;
  * one job on that many threads (which is what running them one after another would give). One
  * job on one thread is the baseline; `scaling` is each figure over it.
  */
-export async function benchConcurrency(backend: string, quick: boolean): Promise<BenchResult[]> {
+export async function benchConcurrency(
+  backend: string,
+  quick: boolean,
+  parallel: boolean,
+): Promise<BenchResult[]> {
   const jobs = Math.max(2, Math.min(MAX_JOBS, os.availableParallelism()));
   const spec: ChildSpec = {
     backend,
@@ -23,7 +27,10 @@ export async function benchConcurrency(backend: string, quick: boolean): Promise
   const name = `train ${spec.preset}`;
   const single = aggregate(await runTrainingChildren(1, spec));
   const several = aggregate(await runTrainingChildren(jobs, spec));
-  const wide = aggregate(await runTrainingChildren(1, { ...spec, threads: jobs }));
+  // Engines that are not data-parallel (libtensorflow, GPUs) train a job on one engine only.
+  const wide = parallel
+    ? aggregate(await runTrainingChildren(1, { ...spec, threads: jobs }))
+    : null;
   const scaling = (r: { imagesPerSec: number }) =>
     Math.round((r.imagesPerSec / single.imagesPerSec) * 100) / 100;
   return [
@@ -44,15 +51,19 @@ export async function benchConcurrency(backend: string, quick: boolean): Promise
       ...several,
       scaling: scaling(several),
     },
-    {
-      name: `${name}, 1 job on ${jobs} threads`,
-      backend,
-      batch: spec.batch,
-      jobs: 1,
-      threads: jobs,
-      ...wide,
-      scaling: scaling(wide),
-    },
+    ...(wide
+      ? [
+          {
+            name: `${name}, 1 job on ${jobs} threads`,
+            backend,
+            batch: spec.batch,
+            jobs: 1,
+            threads: jobs,
+            ...wide,
+            scaling: scaling(wide),
+          },
+        ]
+      : []),
   ];
 }
 

@@ -1,7 +1,12 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
+import {
+  describeSelection,
+  parseBackendChoice,
+  rung,
+  selectBackend,
+} from '../core/engine/backends.js';
 import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
 import { benchConcurrency } from './concurrency.js';
@@ -100,20 +105,33 @@ async function main(): Promise<void> {
       only: { type: 'string', multiple: true },
       reference: { type: 'string' },
       threads: { type: 'string', multiple: true },
+      batch: { type: 'string' },
     },
   });
   for (const group of values.only ?? []) {
     if (!(GROUPS as readonly string[]).includes(group))
       throw new UserError(`unknown group '${group}' (choose ${GROUPS.join(', ')})`);
   }
-  if (values.reference !== undefined && values.reference !== 'pytorch')
-    throw new UserError(`unknown reference '${values.reference}' (only pytorch)`);
+  const reference = values.reference;
+  if (reference !== undefined && reference !== 'pytorch' && reference !== 'pytorch-cuda')
+    throw new UserError(`unknown reference '${reference}' (pytorch or pytorch-cuda)`);
+  const batch = values.batch === undefined ? undefined : Number(values.batch);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
+    throw new UserError(`--batch must be a positive integer, not '${values.batch}'`);
   const cores = os.availableParallelism();
-  const threads = threadCounts(cores, values.threads);
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
   const backend = selection.engine.backend;
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
+  // Threads are data-parallel engines, for the engines that run on one thread (wasm, cpu).
+  const parallel = rung(backend).dataParallel === true;
+  if (values.threads && !parallel)
+    throw new UserError(`--threads: the ${backend} engine trains a job on one engine, not threads`);
+  const threads = parallel ? threadCounts(cores, values.threads) : [1];
+  if (selection.engine.adapter?.software)
+    process.stderr.write(
+      'note: a software adapter runs the webgpu engine here: its figures show that it works, not how fast a GPU is\n',
+    );
   const loadBefore = os.loadavg();
   const results: Result[] = [];
   const wanted = (group: (typeof GROUPS)[number]) => !values.only || values.only.includes(group);
@@ -130,7 +148,9 @@ async function main(): Promise<void> {
     results.push(...(await benchData(backend, values.quick)));
   }
   const modelResults: Result[] = [];
-  for (const { preset, batch } of CASES) {
+  // --batch replaces each model case's own batch (the paper's 128 on a GPU, say).
+  const cases = CASES.map((c) => ({ ...c, batch: batch ?? c.batch }));
+  for (const { preset, batch } of cases) {
     if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
     process.stderr.write(
       `benchmarking ${preset} at batch ${batch} on ${threads.join(', ')} thread(s)…\n`,
@@ -142,42 +162,48 @@ async function main(): Promise<void> {
     process.stderr.write(
       'benchmarking peak memory of training alexnet-paper at batch 32 on 1 and all threads…\n',
     );
-    results.push(...(await benchMemory(backend, values.quick)));
+    results.push(...(await benchMemory(backend, values.quick, parallel)));
   }
   if (wanted('concurrency')) {
     process.stderr.write(
       'benchmarking alexnet-cifar training: one job, several at once, one on several threads…\n',
     );
-    results.push(...(await benchConcurrency(backend, values.quick)));
+    results.push(...(await benchConcurrency(backend, values.quick, parallel)));
   }
 
   let comparisons: Comparison[] | undefined;
-  if (values.reference === 'pytorch') {
-    const cases = CASES.filter(({ preset }) =>
-      modelResults.some((r) => r.name === `train ${preset}`),
-    ).map(({ preset, batch }) => ({
-      preset,
-      batches: [batch],
-      params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
-    }));
-    if (cases.length === 0) {
+  if (reference) {
+    const compared = cases
+      .filter(({ preset }) => modelResults.some((r) => r.name === `train ${preset}`))
+      .map(({ preset, batch }) => ({
+        preset,
+        batches: [batch],
+        params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
+      }));
+    if (compared.length === 0) {
       process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
     }
-    const reference = cases.length ? await benchPytorch(cases, threads, values.quick) : [];
-    results.push(...reference);
-    comparisons = compareWithReference(modelResults, reference);
+    const device = reference === 'pytorch-cuda' ? 'cuda' : 'cpu';
+    const figures = compared.length
+      ? await benchPytorch(compared, threads, values.quick, device)
+      : [];
+    results.push(...figures);
+    comparisons = compareWithReference(modelResults, figures);
   }
 
   process.stderr.write('\n' + results.map(formatResult).join('\n') + '\n');
   if (comparisons?.length) {
-    process.stderr.write('\n' + formatComparison(comparisons) + '\n');
+    const label = reference === 'pytorch-cuda' ? 'PyTorch CUDA' : undefined;
+    process.stderr.write('\n' + formatComparison(comparisons, label) + '\n');
   }
   const machine = {
     cpus: cores,
     // 1-minute load averages before and after: the machine may be shared.
     loadAverage: [loadBefore[0], os.loadavg()[0]].map((l) => Math.round(l! * 100) / 100),
   };
-  process.stdout.write(JSON.stringify({ machine, results, comparisons }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ machine, engine: selection.engine, results, comparisons }, null, 2) + '\n',
+  );
 }
 
 try {

@@ -8,14 +8,19 @@ const BATCH = 32;
 /**
  * Peak memory of training the paper's network at batch 32: measured in a child process of its
  * own, so the figure is that job's alone (the bench's parent has built other models), on one
- * thread and on every core (each thread holds its own copy of the weights). Reports the
+ * thread and, where the engine's threads are data-parallel, on every core (each thread holds its
+ * own copy of the weights). Reports the
  * child's peak RSS and the live tensors of its main thread once training is steady (weights
  * plus momentum).
  */
-export async function benchMemory(backend: string, quick: boolean): Promise<BenchResult[]> {
+export async function benchMemory(
+  backend: string,
+  quick: boolean,
+  parallel: boolean,
+): Promise<BenchResult[]> {
   const cores = os.availableParallelism();
   const results: BenchResult[] = [];
-  for (const threads of cores > 1 ? [1, cores] : [1]) {
+  for (const threads of parallel && cores > 1 ? [1, cores] : [1]) {
     const [report] = await runTrainingChildren(1, {
       backend,
       preset: PRESET,

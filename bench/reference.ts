@@ -17,7 +17,7 @@ export interface ReferenceCase {
 
 /** One JSON line of reference_pytorch.py. */
 type ReferenceLine =
-  | { kind: 'model'; preset: string; params: number; torch: string }
+  | { kind: 'model'; preset: string; params: number; torch: string; device: string }
   | {
       kind: 'train' | 'forward';
       preset: string;
@@ -58,16 +58,19 @@ export async function benchPytorch(
   cases: ReferenceCase[],
   threads: number[],
   quick: boolean,
+  device: 'cpu' | 'cuda' = 'cpu',
 ): Promise<BenchResult[]> {
   const found = findTorchPython();
   if ('missing' in found) {
     process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
     return [];
   }
+  // On the GPU the CPU's thread count hardly matters: one figure.
+  const counts = device === 'cpu' ? threads : [1];
   const results: BenchResult[] = [];
   for (const c of cases) {
     process.stderr.write(
-      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${threads.join(' and ')} thread(s)…\n`,
+      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${counts.join(' and ')} thread(s)…\n`,
     );
     const args = [
       SCRIPT,
@@ -76,19 +79,23 @@ export async function benchPytorch(
       '--batch',
       ...c.batches.map(String),
       '--threads',
-      ...threads.map(String),
+      ...counts.map(String),
       '--expect-params',
       String(c.params),
+      '--device',
+      device,
       ...(quick ? ['--min-seconds', '0', '--min-reps', '1', '--warmup', '1'] : []),
     ];
     for (const line of await runScript(found.python, args)) {
       if (line.kind === 'model') {
-        process.stderr.write(`  parameters: ours ${c.params}, PyTorch ${line.params}\n`);
+        process.stderr.write(
+          `  parameters: ours ${c.params}, PyTorch ${line.params}; device ${line.device}\n`,
+        );
         continue;
       }
       results.push({
         name: `${line.kind} ${line.preset}`,
-        backend: `pytorch ${found.torch}`,
+        backend: `pytorch ${found.torch}${device === 'cuda' ? ' cuda' : ''}`,
         batch: line.batch,
         threads: line.threads,
         imagesPerSec: line.imagesPerSec,
@@ -153,15 +160,15 @@ export function compareWithReference(ours: BenchResult[], reference: BenchResult
 }
 
 /** The comparison as a plain-text table, training rows first, then by thread count. */
-export function formatComparison(rows: Comparison[]): string {
+export function formatComparison(rows: Comparison[], reference = 'PyTorch'): string {
   const head = [
     '',
     'preset',
     'batch',
     'threads',
     'ours img/s',
-    'PyTorch img/s',
-    'ours ÷ PyTorch',
+    `${reference} img/s`,
+    `ours ÷ ${reference}`,
     'ours ÷ ours on 1 thread',
   ];
   const body = ['train', 'forward'].flatMap((kind) =>

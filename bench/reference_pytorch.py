@@ -5,6 +5,7 @@ Builds the workbench's AlexNet from the same model config (the JSON of core/mode
 presetConfig, which the bench passes in) and times it on the CPU: a training step (forward,
 backward and SGD with momentum and weight decay, as the workbench trains) and a forward pass in
 eval mode without gradients, on random inputs and labels. One JSON object per line on stdout.
+With --device cuda it times the same on the GPU instead (bench/gpu-check.sh).
 
 Standalone:
   python3 bench/reference_pytorch.py --batch 128 --config "$(node -e \
@@ -94,9 +95,12 @@ def timed(step, min_seconds, min_reps, warmup):
 
 def measure(model, config, batch, args):
     side = config["inputSize"]
+    device = torch.device(args.device)
     # Mean-subtracted pixels are roughly N(0, 50²), as the workbench's own bench feeds them.
-    x = torch.randn(batch, 3, side, side) * 50
-    labels = torch.randint(0, config["classes"], (batch,))
+    x = (torch.randn(batch, 3, side, side) * 50).to(device)
+    labels = torch.randint(0, config["classes"], (batch,)).to(device)
+    # GPU work is queued: wait for it, so each timing covers the whole step.
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     loss_fn = nn.CrossEntropyLoss()
     # The workbench's recipe: momentum 0.9, weight decay 5e-4 (a small rate keeps random data finite).
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
@@ -107,10 +111,12 @@ def measure(model, config, batch, args):
         loss.backward()
         optimizer.step()
         loss.item()
+        sync()
 
     def forward():
         with torch.no_grad():
             model(x)
+        sync()
 
     results = {}
     model.train()
@@ -131,15 +137,20 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--expect-params", type=int,
                         help="fail unless the model has exactly this many parameters")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.exit(3, f"PyTorch {torch.__version__} sees no CUDA device\n")
 
     config = json.loads(args.config)
     default_threads = torch.get_num_threads()
     torch.manual_seed(1)
-    model = build_alexnet(config)
+    model = build_alexnet(config).to(args.device)
     params = sum(p.numel() for p in model.parameters())
+    device = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     print(json.dumps({"kind": "model", "preset": config["preset"], "params": params,
-                      "torch": torch.__version__, "defaultThreads": default_threads}), flush=True)
+                      "torch": torch.__version__, "defaultThreads": default_threads,
+                      "device": device}), flush=True)
     if args.expect_params is not None and params != args.expect_params:
         parser.exit(2, f"parameter count {params} != expected {args.expect_params}\n")
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
 import { buildAlexNet } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import { defaultRunConfig } from '../core/schema/run-config.js';
@@ -17,6 +18,20 @@ export interface BenchModel {
   /** Logits of the batch, read back to the CPU (inference mode, no dropout), on one thread. */
   forward(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** `n` pixels from N(0, 50²), seeded, made in JavaScript. */
+export function randomPixels(n: number, seed: number): Float32Array {
+  const random = seedrandom(String(seed));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    // Box–Muller: two normal draws from two uniform ones.
+    const r = 50 * Math.sqrt(-2 * Math.log(1 - random()));
+    const a = 2 * Math.PI * random();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
 }
 
 /**
@@ -41,8 +56,10 @@ export async function createBenchModel(
   // A small rate keeps random labels from driving the weights to infinity over many steps.
   const lr = optim.lr / 10;
   const shape: [number, number, number, number] = [batch, config.inputSize, config.inputSize, 3];
-  const pixels = tf.tidy(
-    () => tf.randomNormal(shape, 0, 50, 'float32', 1).dataSync() as Float32Array,
+  // Made on the CPU: a GPU backend cannot read a tensor back synchronously.
+  const pixels = randomPixels(
+    shape.reduce((a, b) => a * b),
+    1,
   );
   const labels = Array.from({ length: batch }, (_, i) => (i * 7919) % config.classes);
   // Made on the first forward pass, so a training-only process holds just weights and momentum.

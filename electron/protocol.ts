@@ -78,6 +78,8 @@ export async function appResponse(
     }
     return await serveFile(rendererDir, url.pathname);
   } catch (err) {
+    // The main process's output is the app's log.
+    console.error('svw:', err);
     return respond(500, err instanceof Error ? err.message : String(err));
   }
 }

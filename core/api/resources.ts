@@ -9,7 +9,7 @@ import { findImage } from '../store/datasets.js';
 import { getRun } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
-import { NotFoundError } from '../util/errors.js';
+import { errorMessage, NotFoundError } from '../util/errors.js';
 import { requireDataset } from './datasets-api.js';
 import { parseResourcePath, type Resource } from './contract.js';
 import type { ResourceBody } from './host-service.js';
@@ -74,7 +74,9 @@ function load(wb: Workbench, r: Resource): Promise<ResourceBody | null> {
 
 /**
  * The PNG a `res/...` path names, or null when it names nothing: only ids come in, looked up
- * in the database, so no path given can reach outside the workbench home.
+ * in the database, so no path given can reach outside the workbench home. Only "no such
+ * thing" is null (a 404); a file that cannot be read or a corrupt checkpoint is thrown, for
+ * the host to answer 500 and log.
  */
 export async function resourceFor(wb: Workbench, p: unknown): Promise<ResourceBody | null> {
   const parsed = typeof p === 'string' ? parseResourcePath(p) : null;
@@ -82,7 +84,7 @@ export async function resourceFor(wb: Workbench, p: unknown): Promise<ResourceBo
   try {
     return await load(wb, parsed);
   } catch (err) {
-    if (!(err instanceof NotFoundError)) console.error(`svw: cannot serve ${String(p)}:`, err);
-    return null;
+    if (err instanceof NotFoundError) return null;
+    throw new Error(`cannot serve ${String(p)}: ${errorMessage(err)}`, { cause: err });
   }
 }

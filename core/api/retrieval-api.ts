@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileFeatures, requireRun, startIndexBuild } from '../jobs/launch.js';
-import { jobMemoryBytes } from '../jobs/memory.js';
+import { inferenceMemoryBytes } from '../jobs/memory.js';
+import { FEATURE_BATCH } from '../retrieval/feature-job.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { nearestImages, requireCurrentGallery, storedImageFeatures } from '../retrieval/query.js';
@@ -49,10 +50,14 @@ export function retrievalApi(ctx: ServiceContext) {
     try {
       writeFileSync(file, bytes);
       // An embedding is a job like any other: it waits for a slot of the scheduler.
-      const slot = await ctx.track(ctx.scheduler.acquire());
+      const config = JSON.parse(run.config) as RunConfig;
+      const slot = await ctx.track(ctx.scheduler.acquire(inferenceMemoryBytes(config, 1)));
       try {
         return await ctx.track(
-          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, ctx.backend, slot.gpu),
+          fileFeatures(ctx.wb, ctx.options.jobHost, run, gallery, file, {
+            backend: ctx.backend,
+            gpu: slot.gpu,
+          }),
         );
       } finally {
         slot.release();
@@ -98,7 +103,7 @@ export function retrievalApi(ctx: ServiceContext) {
       const untrack = ctx.onClose(() => kill());
       // Waits for a slot of the scheduler, like training runs; refused at once if it cannot start.
       const started = ctx.scheduler.run(
-        jobMemoryBytes(JSON.parse(run.config) as RunConfig),
+        inferenceMemoryBytes(JSON.parse(run.config) as RunConfig, FEATURE_BATCH),
         (slot) =>
           startIndexBuild(
             ctx.wb,

@@ -101,7 +101,7 @@ export function createHostService(options: HostServiceOptions): HostService {
   });
 
   const ready = (async () => {
-    const gpus = (await detectGpus())?.length ?? 0;
+    const gpus = (await detectGpus()).gpus?.length ?? 0;
     const concurrency =
       options.concurrency ??
       (await defaultConcurrency(

@@ -22,7 +22,8 @@ function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({
-      outputError: (text, write) => write(`svw: ${text.replace(/^error: /, 'error: ')}`),
+      // One line: commander's "(Did you mean --set?)" joins the error instead of following it.
+      outputError: (text, write) => write(`svw: ${text.trim().replace(/\s*\n\s*/g, ' ')}\n`),
     });
   registerDoctor(program);
   registerEval(program);

@@ -4,6 +4,7 @@ import {
   selectBackend,
   type BackendChoice,
   type EngineSelection,
+  type SelectionReport,
 } from '../engine/backends.js';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -28,8 +29,16 @@ export function note(line: string): void {
 export async function startEngine(choice: BackendChoice = 'auto'): Promise<EngineSelection> {
   tf.enableProdMode();
   const selection = await selectBackend(choice);
-  for (const line of describeSelection(selection)) note(line);
+  noteEngine(selection);
   return selection;
+}
+
+/**
+ * The engine a job chose and why each faster one was skipped, as status lines on stderr (with
+ * `--json` too): from this process's selection or a worker's `started` report.
+ */
+export function noteEngine(selection: SelectionReport, prefix = ''): void {
+  for (const line of describeSelection(selection)) note(prefix + line);
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, tests). */

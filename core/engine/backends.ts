@@ -10,6 +10,7 @@ import {
   nodeNativeDeps,
   nodeProbeDeps,
   type LoadedEngine,
+  type LoadHow,
   type NativeDeps,
   type ProbeDeps,
   type Rung,
@@ -17,6 +18,7 @@ import {
 import { tensorflow } from './tensorflow.js';
 import { tensorflowGpu } from './tensorflow-gpu.js';
 import { wasm } from './wasm.js';
+import { webgpu } from './webgpu.js';
 
 export { BACKENDS, type BackendChoice, type BackendName };
 export { explainLoadError, type Hardware, type NativeDeps, type ProbeDeps } from './rung.js';
@@ -24,6 +26,7 @@ export { explainLoadError, type Hardware, type NativeDeps, type ProbeDeps } from
 /** Every rung's module, by name; the ladder's order is BACKENDS'. */
 const RUNGS: { [N in BackendName]: Rung<N> } = {
   'tensorflow-gpu': tensorflowGpu,
+  webgpu,
   tensorflow,
   wasm,
   cpu,
@@ -64,7 +67,7 @@ export interface EngineSelection {
  * A loader throws when its backend cannot be used here.
  */
 export interface BackendLoaders {
-  load(name: BackendName): Promise<EngineInfo>;
+  load(name: BackendName, how?: LoadHow): Promise<EngineInfo>;
 }
 
 /** Picks the backend: the named one (or a clear error), or the first that loads for `auto`. */
@@ -74,7 +77,7 @@ export async function selectBackend(
 ): Promise<EngineSelection> {
   if (choice !== 'auto') {
     try {
-      return { engine: await loaders.load(choice), skipped: [] };
+      return { engine: await loaders.load(choice, { auto: false }), skipped: [] };
     } catch (err) {
       throw new UserError(
         `backend '${choice}' cannot load: ${errorMessage(err)}`,
@@ -85,7 +88,7 @@ export async function selectBackend(
   const skipped: SkippedBackend[] = [];
   for (const { name } of LADDER) {
     try {
-      return { engine: await loaders.load(name), skipped };
+      return { engine: await loaders.load(name, { auto: true }), skipped };
     } catch (err) {
       skipped.push({ backend: name, reason: errorMessage(err) });
     }
@@ -95,8 +98,14 @@ export async function selectBackend(
   );
 }
 
+/** An engine selection as a worker reports it (names are plain strings across the boundary). */
+export interface SelectionReport {
+  engine: Pick<EngineInfo, 'package' | 'version' | 'detail'> & { backend: string };
+  skipped: { backend: string; reason: string }[];
+}
+
 /** One line per backend for `auto`: which was chosen and why the faster ones were skipped. */
-export function describeSelection(sel: EngineSelection): string[] {
+export function describeSelection(sel: SelectionReport): string[] {
   return [
     `engine: ${sel.engine.backend} (${sel.engine.package} ${sel.engine.version}, ${sel.engine.detail})`,
     ...sel.skipped.map((s) => `  skipped ${s.backend}: ${s.reason}`),
@@ -106,7 +115,10 @@ export function describeSelection(sel: EngineSelection): string[] {
 /** Loaders for Node processes (CLI, server, workers); `deps` are swapped for fakes in tests. */
 export function createNodeLoaders(deps: NativeDeps = nodeNativeDeps): BackendLoaders {
   return {
-    load: async (name) => ({ backend: name, ...(await RUNGS[name].load(deps)) }),
+    load: async (name, how = { auto: false }) => ({
+      backend: name,
+      ...(await RUNGS[name].load(deps, how)),
+    }),
   };
 }
 
@@ -117,6 +129,8 @@ export interface EngineProbe {
   backend: BackendName;
   detail: string;
   skipped: SkippedBackend[];
+  /** Why a backend asked for by name cannot load. */
+  reason?: string;
 }
 
 /**
@@ -129,19 +143,33 @@ export async function probeBackends(
   deps: ProbeDeps = nodeProbeDeps,
 ): Promise<EngineProbe> {
   if (choice !== 'auto') {
-    const reason = await RUNGS[choice].probe(deps);
-    return {
-      backend: choice,
-      detail: reason === null ? RUNGS[choice].description : `cannot load: ${reason}`,
-      skipped: [],
-    };
+    const reason = await RUNGS[choice].probe(deps, { auto: false });
+    if (reason === null) return { backend: choice, detail: RUNGS[choice].description, skipped: [] };
+    return { backend: choice, detail: `cannot load: ${reason}`, skipped: [], reason };
   }
   const skipped: SkippedBackend[] = [];
   for (const r of LADDER) {
-    const reason = await r.probe(deps);
+    const reason = await r.probe(deps, { auto: true });
     if (reason === null) return { backend: r.name, detail: r.description, skipped };
     skipped.push({ backend: r.name, reason });
   }
   // The cpu backend is a dependency of the workbench itself, so this is a broken install.
   return { backend: 'cpu', detail: 'no backend is installed', skipped };
+}
+
+/**
+ * Refuses a backend asked for by name that the probe can tell will not load, before a job is
+ * queued for it: one line saying why, instead of a run that fails in its worker.
+ */
+export async function requireBackend(
+  choice: BackendChoice,
+  deps: ProbeDeps = nodeProbeDeps,
+): Promise<void> {
+  if (choice === 'auto') return;
+  const { reason } = await probeBackends(choice, deps);
+  if (reason !== undefined)
+    throw new UserError(
+      `backend '${choice}' cannot load: ${reason}`,
+      'svw doctor shows what this machine has',
+    );
 }

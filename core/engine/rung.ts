@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { errorMessage } from '../util/errors.js';
-import { detectGpus } from './system.js';
+import type { GpuAdapterInfo } from '../schema/backends.js';
+import { nodeLibraryLookup, type LibraryLookup } from './cuda-libs.js';
+import { detectGpus, type GpuDetection } from './system.js';
+import { dawnGpu, listAdaptersApart, type Gpu } from './webgpu-dawn.js';
 
 /** What a loaded rung reports about itself; the ladder adds the rung's name and records it. */
 export interface LoadedEngine {
@@ -13,6 +16,13 @@ export interface LoadedEngine {
   version: string;
   /** e.g. 'XNNPACK SIMD' or the libtensorflow device. */
   detail: string;
+  /** The WebGPU adapter, on the webgpu rung. */
+  adapter?: GpuAdapterInfo;
+}
+
+/** How a rung is asked for: by `auto` (which passes over slow fallbacks) or by name. */
+export interface LoadHow {
+  auto: boolean;
 }
 
 /** What the machine offers a rung's default concurrency policy. */
@@ -25,7 +35,16 @@ export interface Hardware {
 /** What the libtensorflow rungs need from the outside world when loading; fakes in tests. */
 export interface NativeDeps {
   requireModule(id: string): unknown;
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
+  /** navigator.gpu: this process's Dawn instance. */
+  webgpu(): Promise<Gpu>;
+  /**
+   * The WebGPU adapters Dawn offers, listed out of process (webgpu-list.ts), for `auto` to
+   * judge before Dawn is loaded here.
+   */
+  adapters(): Promise<GpuAdapterInfo[]>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /** What probing the ladder looks at, without loading anything; fakes in tests. */
@@ -34,7 +53,11 @@ export interface ProbeDeps {
   packageDir(pkg: string): string | null;
   /** File names in a folder ([] when it does not exist). */
   listDir(dir: string): string[];
-  detectGpus(): Promise<unknown[] | null>;
+  detectGpus(): Promise<GpuDetection>;
+  /** The WebGPU adapters Dawn offers (listed out of process: webgpu-list.ts). */
+  adapters(): Promise<GpuAdapterInfo[]>;
+  /** Where the CUDA libraries are looked for. */
+  libraries: LibraryLookup;
 }
 
 /**
@@ -57,9 +80,9 @@ export interface Rung<N extends string = string> {
    */
   readonly dataParallel?: boolean;
   /** Why it would not load, judged without loading it; null when it looks usable. */
-  probe(deps: ProbeDeps): Promise<string | null>;
+  probe(deps: ProbeDeps, how: LoadHow): Promise<string | null>;
   /** Loads it and makes it tfjs's backend; throws (one line) when it cannot be used here. */
-  load(deps: NativeDeps): Promise<LoadedEngine>;
+  load(deps: NativeDeps, how: LoadHow): Promise<LoadedEngine>;
 }
 
 export const nodeRequire = createRequire(import.meta.url);
@@ -92,6 +115,9 @@ export async function activate(tfBackend: string): Promise<void> {
 export const nodeNativeDeps: NativeDeps = {
   requireModule: (id) => nodeRequire(id) as unknown,
   detectGpus,
+  webgpu: dawnGpu,
+  adapters: () => listAdaptersApart(),
+  libraries: nodeLibraryLookup,
 };
 
 export const nodeProbeDeps: ProbeDeps = {
@@ -110,4 +136,6 @@ export const nodeProbeDeps: ProbeDeps = {
     }
   },
   detectGpus,
+  adapters: () => listAdaptersApart(),
+  libraries: nodeLibraryLookup,
 };

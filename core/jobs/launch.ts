@@ -2,7 +2,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { requireReadableImages } from '../data/probe.js';
-import type { BackendChoice } from '../engine/backends.js';
 import { findDataset } from '../store/datasets.js';
 import { discardAfterEpoch, getRun, type RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
@@ -136,8 +135,7 @@ export async function embedFiles(
   run: RunRow,
   checkpoint: CheckpointKind,
   files: string[],
-  backend: JobOptions['backend'],
-  gpu: number | null = null,
+  options: JobOptions,
 ): Promise<{ features: number[][]; checkpointSha256: string }> {
   const runDir = wb.paths.run(run.id);
   const checkpointDir = resolveCheckpoint(runDir, checkpoint);
@@ -149,12 +147,12 @@ export async function embedFiles(
     host,
     { kind: 'embed', runId: run.id, config, runDir, dataset, checkpointDir, files },
     {
-      backend,
-      gpu,
+      ...options,
       onMessage: (m) => {
         if (m.type === 'embedding')
           embedded = { features: m.features, checkpointSha256: m.checkpointSha256 };
         if (m.type === 'error') failure = m.error.message;
+        options.onMessage?.(m);
       },
     },
   );
@@ -174,12 +172,11 @@ export async function fileFeatures(
   run: RunRow,
   gallery: FeatureIndexRow,
   file: string,
-  backend: BackendChoice,
-  gpu: number | null = null,
+  options: JobOptions,
 ): Promise<Float32Array> {
   requireCurrentGallery(wb, run, gallery);
   await requireReadableImages([file]);
-  const embedded = await embedFiles(wb, host, run, gallery.checkpoint, [file], backend, gpu);
+  const embedded = await embedFiles(wb, host, run, gallery.checkpoint, [file], options);
   requireSameNetwork(run, gallery, embedded);
   return Float32Array.from(embedded.features[0]!);
 }

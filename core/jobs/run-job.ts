@@ -15,7 +15,6 @@ import type { JobHost, JobProcess } from './host.js';
 import { hostLease } from '../store/leases.js';
 import { endActiveJob, startActiveJob } from '../store/active-jobs.js';
 import { errorMessage, RefusedError } from '../util/errors.js';
-import { threadsNote } from '../train/threads.js';
 import { storageError } from '../util/system-errors.js';
 import { workerMessageSchema, type JobSpec, type WorkerMessage } from '../schema/messages.js';
 
@@ -251,7 +250,7 @@ export class RunningJob {
     const runId = this.job.runId;
     switch (message.type) {
       case 'started': {
-        const device = `${message.engine.detail}${threadsNote(message.threads)}`;
+        const device = message.engine.detail;
         if (this.job.kind === 'train') {
           this.db
             .prepare(
@@ -274,6 +273,15 @@ export class RunningJob {
           'info',
           `engine: ${message.engine.backend} (${message.engine.package} ${message.engine.version}, ${device})`,
         );
+        if (message.engine.adapter) {
+          const a = message.engine.adapter;
+          addLog(
+            this.db,
+            runId,
+            'info',
+            `adapter: ${a.description} (vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ', software' : ''})`,
+          );
+        }
         for (const s of message.skipped)
           addLog(this.db, runId, 'info', `skipped ${s.backend}: ${s.reason}`);
         return;

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { rung, selectBackend } from '../engine/backends.js';
+import { checkEngine, explainEngineError } from '../engine/faults.js';
 import { serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../schema/run-config.js';
+import { threadsNote } from '../train/threads.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
 import { reportFatalErrors } from './fatal.js';
@@ -53,7 +55,7 @@ async function reportError(err: unknown): Promise<void> {
 }
 
 // Whatever kills this process, the host hears why (not only stderr, which nobody reads).
-reportFatalErrors(reportError);
+reportFatalErrors((err) => reportError(explainEngineError(err)));
 // A worker whose host has gone has nobody to report to: stop rather than train unobserved.
 process.on('disconnect', () => process.exit(1));
 let cancelled = false;
@@ -68,7 +70,8 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
   await io.send({
     type: 'started',
     pid: process.pid,
-    engine: selection.engine,
+    // 'XNNPACK SIMD, 2 threads': the run's engine line says how many threads it trains on.
+    engine: { ...selection.engine, detail: selection.engine.detail + threadsNote(threads) },
     skipped: selection.skipped,
     ...(threads ? { threads } : {}),
   });
@@ -83,6 +86,7 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
       emit: (m) => void io.send(m),
       cancelled: () => cancelled,
     });
+    checkEngine();
     await io.send({ type: 'done', status });
   } else {
     const emit = (m: WorkerMessage) => void io.send(m);
@@ -97,8 +101,16 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
         await runEmbedding({ ...job, config }, emit);
         break;
     }
+    // A device that failed during the job leaves results that cannot be trusted.
+    checkEngine();
     await io.send({ type: 'done', status: 'completed' });
   }
+}
+
+/** The job's batch size, for advice after running out of GPU memory. */
+function batchOf(message: Extract<HostMessage, { type: 'start' }>): number | undefined {
+  const batch = (message.job.config as { batchSize?: unknown }).batchSize;
+  return typeof batch === 'number' ? batch : undefined;
 }
 
 io.onMessage((raw) => {
@@ -114,7 +126,8 @@ io.onMessage((raw) => {
   run(message)
     .then(() => process.exit(0))
     .catch(async (err: unknown) => {
-      await reportError(err);
+      // A GPU that was lost or ran out of memory is the reason, not the error it led to.
+      await reportError(explainEngineError(err, batchOf(message)));
       process.exit(1);
     });
 });

@@ -14,6 +14,9 @@ import { FeatureIndex } from './search.js';
 
 type Emit = (message: WorkerMessage) => void;
 
+/** Images an index build runs through the network at a time. */
+export const FEATURE_BATCH = 64;
+
 /** The dataset image ids of a split, in index row order. */
 export function splitIds(dataset: FeaturesJob['dataset'], split: FeaturesJob['split']): number[] {
   if (split === 'train') return dataset.trainIdx;
@@ -39,7 +42,7 @@ export async function runFeatureExtraction(
   const writer = new NpyWriter(job.outPath, ids.length, dims);
   const crop = job.config.model.inputSize;
   try {
-    const plan = epochPlan(ids, 64, { shuffle: false, seed: 0, epoch: 0 });
+    const plan = epochPlan(ids, FEATURE_BATCH, { shuffle: false, seed: 0, epoch: 0 });
     let done = 0;
     for await (const batch of loader.batches(plan, 'features')) {
       const n = batch.indices.length;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { backendChoiceSchema } from './backends.js';
+import { backendChoiceSchema, gpuAdapterSchema } from './backends.js';
 
 /**
  * Every message between a job host and its worker process: one discriminated union each way,
@@ -38,6 +38,7 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       package: z.string(),
       version: z.string(),
       detail: z.string(),
+      adapter: gpuAdapterSchema.optional(),
     }),
     skipped: z.array(z.object({ backend: z.string(), reason: z.string() })),
     /** Threads a training job runs on, where the engine runs one per thread (wasm, cpu). */

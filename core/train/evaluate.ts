@@ -30,6 +30,25 @@ export interface EvalInput {
   onBatch?: (done: number, total: number) => void;
 }
 
+/**
+ * The softmax of `x` ([n·crops, size, size, 3] pixels), averaged over each image's crops, [n,
+ * classes], and its top-5 classes [n, 5].
+ */
+export function predictBatch(
+  logits: tfl.LayersModel,
+  x: Float32Array,
+  n: number,
+  crops: number,
+  size: number,
+  classes: number,
+): [tf.Tensor2D, tf.Tensor2D] {
+  return tf.tidy(() => {
+    const out = logits.predict(tf.tensor4d(x, [n * crops, size, size, 3])) as tf.Tensor2D;
+    const p = tf.mean(tf.reshape(tf.softmax(out), [n, crops, classes]), 1) as tf.Tensor2D;
+    return [p, tf.topk(p, Math.min(5, classes)).indices as tf.Tensor2D];
+  });
+}
+
 /** Top-1/top-5 error, loss, per-class error and confusion of `logits` (an fc8 model) over images. */
 export async function evaluate(logits: tfl.LayersModel, input: EvalInput): Promise<EvalResult> {
   const { classes, crops } = input;
@@ -46,12 +65,7 @@ export async function evaluate(logits: tfl.LayersModel, input: EvalInput): Promi
   for await (const batch of input.loader.batches(plan, 'eval')) {
     const n = batch.indices.length;
     const labels = batch.indices.map((i) => labelOf.get(i)!);
-    const [probs, top] = tf.tidy(() => {
-      const x = tf.tensor4d(batch.x, [n * crops, size, size, 3]);
-      const out = logits.predict(x) as tf.Tensor2D;
-      const p = tf.mean(tf.reshape(tf.softmax(out), [n, crops, classes]), 1) as tf.Tensor2D;
-      return [p, tf.topk(p, Math.min(5, classes)).indices];
-    });
+    const [probs, top] = predictBatch(logits, batch.x, n, crops, size, classes);
     const [p, t] = await Promise.all([probs.data(), top.array() as Promise<number[][]>]);
     tf.dispose([probs, top]);
     labels.forEach((label, i) => {

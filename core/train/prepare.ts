@@ -1,8 +1,10 @@
 import { findDataset, type DatasetRow } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { NotFoundError, UserError } from '../util/errors.js';
+import { PRESET_NAMES, presetConfig } from '../schema/model-config.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
-import { applyRunSettings } from '../schema/apply-settings.js';
+import { applyRunSettings, findSetting } from '../schema/apply-settings.js';
+import { runSettings } from '../schema/settings.js';
 import { checkThreads } from './threads.js';
 
 export interface RunRequest {
@@ -16,7 +18,8 @@ export interface RunRequest {
  * Turns a request into a validated run config for a dataset, before any job starts: the model
  * gets the dataset's image size and class count, and a config that cannot work with the
  * dataset (a crop larger than its images, another number of classes) or this machine (more
- * threads than it has cores) is refused clearly.
+ * threads than it has cores) is refused clearly. The preset's crop is never shrunk to fit behind
+ * the user's back: that would be another network.
  */
 export function prepareRun(
   db: Db,
@@ -31,9 +34,16 @@ export function prepareRun(
   const base = presetRunConfig(request.preset);
   base.model.sourceSize = dataset.imageSize;
   base.model.classes = dataset.classCount;
-  base.model.inputSize = Math.min(base.model.inputSize, dataset.imageSize);
   const settings = [...(request.settings ?? [])];
   if (request.epochs !== undefined) settings.push(`epochs=${request.epochs}`);
+  // Said before the settings are applied, which would only say the crop exceeds sourceSize.
+  const entries = runSettings();
+  const setsCrop = settings.some((s) => {
+    const path = findSetting(entries, s.split('=')[0]!.trim())?.path;
+    return path?.join('.') === 'model.inputSize';
+  });
+  if (!setsCrop && base.model.inputSize > dataset.imageSize)
+    throw cropTooLarge(base.model.inputSize, dataset);
   const config = checkThreads(applyRunSettings(base, settings));
   checkAgainstDataset(config, dataset);
   return { config, dataset };
@@ -45,15 +55,22 @@ export function checkAgainstDataset(config: RunConfig, dataset: DatasetRow): Run
       `the model has ${config.model.classes} classes but dataset '${dataset.name}' has ${dataset.classCount}`,
     );
   }
-  if (config.model.inputSize > dataset.imageSize) {
-    throw new UserError(
-      `the crop (${config.model.inputSize}px) is larger than the images of dataset '${dataset.name}' (${dataset.imageSize}×${dataset.imageSize})`,
-    );
-  }
+  if (config.model.inputSize > dataset.imageSize)
+    throw cropTooLarge(config.model.inputSize, dataset);
   if (config.model.sourceSize !== dataset.imageSize) {
     throw new UserError(`sourceSize must be the dataset's image size, ${dataset.imageSize}`);
   }
   if (dataset.trainCount < 1)
     throw new UserError(`dataset '${dataset.name}' has no training images`);
   return validateRunConfig(config);
+}
+
+/** A crop the dataset's images cannot give, with the ways to fit it. */
+function cropTooLarge(crop: number, dataset: DatasetRow): UserError {
+  const size = dataset.imageSize;
+  const fitting = PRESET_NAMES.filter((p) => presetConfig(p).inputSize <= size);
+  return new UserError(
+    `the crop (${crop}px) is larger than the images of dataset '${dataset.name}' (${size}×${size}): set inputSize to at most ${size}${fitting.length ? ` or choose ${fitting.join(' or ')}` : ''}`,
+    'if the original images are larger, import them again with a larger --size',
+  );
 }

@@ -37,7 +37,8 @@ async function start() {
       fresh.dispose();
     });
 
-  port.on('message', (request: ShardRequest) => {
+  // The main thread sends one step at a time and waits for its reply, so steps never overlap.
+  port.on('message', async (request: ShardRequest) => {
     if (request.type === 'close') {
       model.dispose();
       port.close();
@@ -45,7 +46,7 @@ async function start() {
     }
     try {
       if (request.reload) reload();
-      const result = shareGradients(t, request);
+      const result = await shareGradients(t, request);
       t.params.forEach((p, i) => {
         const g = result.grads[p.variable.name]!;
         grads.set(readFloats(g), offsets[i]);

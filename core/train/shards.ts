@@ -132,7 +132,7 @@ export class ShardedStepper implements Stepper {
     }
     // Shards that had no rows this time (a batch smaller than the threads) reload next time.
     this.weightsStale = sizes.length < this.threads;
-    const own = shareGradients(this.t, {
+    const own = await shareGradients(this.t, {
       x: batch.x.subarray(0, sizes[0]! * pixels),
       labels: batch.labels.slice(0, sizes[0]!),
       offset: 0,

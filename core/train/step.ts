@@ -65,7 +65,7 @@ export interface ShareResult {
  * gradients of the whole batch's mean loss (exactly so up to the order of float additions: the
  * network has no batch statistics, and dropout masks are keyed by the image's batch row).
  */
-export function shareGradients(t: Trainee, share: Share): ShareResult {
+export async function shareGradients(t: Trainee, share: Share): Promise<ShareResult> {
   const rows = share.labels.length;
   const weight = rows / share.total;
   t.dropout.setStep(t.seed, share.step, share.offset);
@@ -81,9 +81,10 @@ export function shareGradients(t: Trainee, share: Share): ShareResult {
     },
     t.params.map((p) => p.variable),
   );
-  const loss = value.dataSync()[0]!;
+  // Read asynchronously: the webgpu backend cannot read synchronously in Node.
+  const loss = (await value.data())[0]!;
   const predicted = tf.tidy(() => tf.argMax(out!, 1));
-  const p = predicted.dataSync();
+  const p = await predicted.data();
   let wrong = 0;
   share.labels.forEach((label, i) => {
     if (p[i] !== label) wrong++;
@@ -123,12 +124,12 @@ export class LocalStepper implements Stepper {
     private readonly optimizer: Optimizer,
   ) {}
 
-  step(batch: { x: Float32Array; labels: number[]; step: number }, lr: number) {
+  async step(batch: { x: Float32Array; labels: number[]; step: number }, lr: number) {
     const total = batch.labels.length;
-    const { loss, wrong, grads } = shareGradients(this.t, { ...batch, offset: 0, total });
+    const { loss, wrong, grads } = await shareGradients(this.t, { ...batch, offset: 0, total });
     if (Number.isFinite(loss)) this.optimizer.apply(grads, lr);
     tf.dispose(Object.values(grads));
-    return Promise.resolve({ loss, wrong });
+    return { loss, wrong };
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@ import { BatchLoader, epochPlan } from '../data/batches.js';
 import { DatasetCache } from '../data/dataset.js';
 import type { TransformSpec } from '../data/transform.js';
 import type { DatasetPayload, MetricPoint, WorkerMessage } from '../schema/messages.js';
+import { checkEngine } from '../engine/faults.js';
 import { buildAlexNet } from '../model/alexnet.js';
 import { preprocessingFor, type Preprocessing } from '../model/preprocessing.js';
 import { loadCheckpoint, promoteToBest, saveCheckpoint, type TrainingState } from './checkpoint.js';
@@ -192,6 +193,8 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
         const labels = batch.indices.map((i) => labelOf.get(i)!);
         const { loss, wrong } = await stepper.step({ x: batch.x, labels, step: state.step }, lr);
         state.step++;
+        // A lost GPU or one out of memory yields garbage or nothing: stop at this step.
+        checkEngine();
         if (!Number.isFinite(loss)) {
           throw new DivergedError(
             `training diverged: the loss became ${loss} at epoch ${epoch + 1}, step ${state.step} (learning rate ${lr}); try a lower learning rate`,
@@ -232,6 +235,7 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
       let evaluation: EvalResult | null = null;
       if (dataset.valIdx.length > 0 && ((epoch + 1) % config.evalEvery === 0 || last)) {
         evaluation = await runEval(epoch, evalLoader, false);
+        checkEngine();
         valError = evaluation.top1Error;
         epochMetrics.push(
           metric('val_loss', evaluation.loss, epoch + 1),

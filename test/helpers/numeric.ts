@@ -11,7 +11,10 @@ export function randomArray(shape: number[]): number[] {
   return values;
 }
 
-/** Relative error = max|actual − expected| / max|expected| (max over all elements). */
+/**
+ * Relative error = max|actual − expected| / max|expected| (max over all elements); the plain
+ * difference when `expected` is all zeros.
+ */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   expect(actual.length).toBe(expected.length);
   let maxDiff = 0;
@@ -20,7 +23,7 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
     maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
     maxRef = Math.max(maxRef, Math.abs(expected[i]!));
   }
-  return maxDiff / maxRef;
+  return maxRef === 0 ? maxDiff : maxDiff / maxRef;
 }
 
 /** Restarts the seed sequence, so a test gets the same data whichever tests ran before it. */

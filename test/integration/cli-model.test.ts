@@ -41,15 +41,39 @@ describe('svw doctor', () => {
   it('lists every rung of the engine ladder, picks the first that loads, and describes the machine', () => {
     const d = svwJson<{
       auto: string;
-      backends: { name: string; available: boolean; version?: string; reason?: string }[];
-      system: { cpuCores: number; memoryGiB: number; gpus: unknown[] | null };
+      backends: {
+        name: string;
+        available: boolean;
+        auto: boolean;
+        version?: string;
+        reason?: string;
+        adapter?: { software: boolean };
+      }[];
+      system: {
+        cpuCores: number;
+        memoryGiB: number;
+        gpus: unknown[] | null;
+        adapters: { description: string; software: boolean }[] | string;
+      };
     }>(['doctor', '--json']);
-    expect(d.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(d.backends.map((b) => b.name)).toEqual([
+      'tensorflow-gpu',
+      'webgpu',
+      'tensorflow',
+      'wasm',
+      'cpu',
+    ]);
     expect(d.backends.find((b) => b.name === 'wasm')).toMatchObject({
       available: true,
+      auto: true,
       version: '4.22.0',
     });
-    expect(d.auto).toBe(d.backends.find((b) => b.available)!.name);
+    expect(d.auto).toBe(d.backends.find((b) => b.auto)!.name);
+    // webgpu on a software adapter (lavapipe) loads by name, and auto passes it over.
+    const webgpu = d.backends.find((b) => b.name === 'webgpu')!;
+    if (webgpu.adapter) expect(webgpu.auto).toBe(!webgpu.adapter.software);
+    if (typeof d.system.adapters !== 'string')
+      expect(webgpu.available).toBe(d.system.adapters.length > 0);
     for (const b of d.backends.filter((b) => !b.available)) expect(b.reason).toMatch(/\S/);
     expect(d.system.cpuCores).toBeGreaterThan(0);
     const text = svw(['doctor']);

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CIFAR_SMALL, IMAGENET_SAMPLES, ROOT, svw, svwJson, tempDir } from '../helpers/cli.js';
@@ -174,6 +174,25 @@ describe('svw dataset import', () => {
     const missing = svw(['dataset', 'show', 'nope'], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/no dataset 'nope'/);
+  });
+
+  it('shows the first 50 skipped files, and every one with --all', () => {
+    const folder = path.join(home.dir, 'many-bad');
+    for (const cls of ['airplane', 'cat']) {
+      mkdirSync(path.join(folder, cls), { recursive: true });
+      for (const name of ['0000.jpg', '0001.jpg'])
+        copyFileSync(path.join(CIFAR_SMALL, 'train', cls, name), path.join(folder, cls, name));
+      for (let i = 0; i < 30; i++)
+        writeFileSync(path.join(folder, cls, `broken-${i}.jpg`), 'not a JPEG');
+    }
+    importJson([folder, '--name', 'many-bad', '--val-split', '0.5']);
+    const listed = (text: string) => text.split('\n').filter((l) => /broken-\d+\.jpg/.test(l));
+    const shown = svw(['dataset', 'show', 'many-bad'], env);
+    expect(listed(shown.stdout)).toHaveLength(50);
+    expect(shown.stdout).toContain('… and 10 more (--all lists them all)');
+    const all = svw(['dataset', 'show', 'many-bad', '--all'], env);
+    expect(new Set(listed(all.stdout)).size).toBe(60);
+    expect(all.stdout).not.toContain('more (--all');
   });
 
   it('imports the bundled demo dataset', () => {

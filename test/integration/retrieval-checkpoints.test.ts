@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetCache } from '../../core/data/dataset.js';
+import { BACKENDS, type BackendName } from '../../core/engine/backends.js';
 import { buildAlexNet } from '../../core/model/alexnet.js';
 import { insertRun } from '../../core/store/runs.js';
 import { findDataset } from '../../core/store/datasets.js';
@@ -158,5 +159,25 @@ describe('retrieval after the checkpoint has been replaced', () => {
       ['val', 2],
     ]);
     expect(new Set(indexes.map((i) => i.checkpointSha256)).size).toBe(1);
+  });
+
+  it('with --backend auto, every job says which engine it took and why faster ones were skipped', () => {
+    /** The engine line, then a `skipped` line for every rung above it on the ladder. */
+    const expectEngineReport = (stderr: string, prefix = '') => {
+      const chosen = new RegExp(`^${prefix}engine: (\\S+) \\(`, 'm').exec(stderr)?.[1];
+      expect(BACKENDS, stderr).toContain(chosen);
+      for (const faster of BACKENDS.slice(0, BACKENDS.indexOf(chosen as BackendName)))
+        expect(stderr).toMatch(new RegExp(`^${prefix}  skipped ${faster}: \\S`, 'm'));
+    };
+    const ok = (...args: string[]) => {
+      const r = svw(args, env);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stderr;
+    };
+    expectEngineReport(ok('index', 'build', '1', '--split', 'val', '--checkpoint', 'last'));
+    expectEngineReport(ok('search', '1', '--image', valImage.path, '--checkpoint', 'last'));
+    expectEngineReport(ok('eval', '1', '--checkpoint', 'last'));
+    const train = ok('train', '--dataset', 'demo', '--preset', 'alexnet-cifar', '--epochs', '1');
+    expectEngineReport(train, 'run 2: ');
   });
 });

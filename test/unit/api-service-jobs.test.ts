@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -317,6 +317,23 @@ describe('datasets through the service', () => {
     // Filter 0 holds 0, 2, 4 … 52: its first pixel (0, 2, 4) is the minimum end, its last the maximum.
     expect(px(1, 1)).toEqual([0, 10, 20]);
     expect(px(33, 33)).toEqual([235, 245, 255]);
+  });
+});
+
+describe('resources that exist but cannot be read', () => {
+  it('are errors for the host to report, not "not found"', async () => {
+    const broken = seedDataset(wb, 'broken');
+    rmSync(path.join(wb.paths.dataset(broken), 'mean.f32'));
+    await expect(service.resource(`res/mean/${broken}`)).rejects.toThrow(
+      new RegExp(`cannot serve res/mean/${broken}: ENOENT`),
+    );
+    truncateSync(path.join(wb.paths.dataset(broken), 'images.u8'), 0);
+    await expect(service.resource(`res/image/${broken}/3`)).rejects.toThrow(
+      /image 3 is beyond the end/,
+    );
+    // What does not exist is still null, the 404 of the hosts.
+    expect(await service.resource(`res/image/${broken}/999`)).toBeNull();
+    expect(await service.resource('res/mean/999')).toBeNull();
   });
 });
 

@@ -182,3 +182,34 @@ describe('worker entries in the packaged app', () => {
     expect(unpacked('dist/electron/main.js')).toBe(false);
   });
 });
+
+/** Files under `dir` (a folder of an npm package), as paths relative to the repository. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(full) : [path.relative(root, full)];
+  });
+}
+
+describe('native modules in the packaged app', () => {
+  // Every npm package our code imports, statically or dynamically (the engines load theirs late).
+  const imported = new Set(code.flatMap(({ file }) => imports(file).packages));
+  const natives = [...imported]
+    .map((name) => ({ name, files: filesUnder(path.join(root, 'node_modules', name)) }))
+    .filter((p) => p.files.some((f) => f.endsWith('.node')));
+
+  it('finds the native modules the code imports, Dawn among them', () => {
+    expect(natives.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['webgpu', 'better-sqlite3']),
+    );
+  });
+
+  it('unpacks every .node file with the libraries beside it (dawn.node needs its DLLs on Windows)', () => {
+    const packed = natives.flatMap(({ files }) => {
+      const dirs = new Set(files.filter((f) => f.endsWith('.node')).map((f) => path.dirname(f)));
+      return files.filter((f) => dirs.has(path.dirname(f)) && !unpacked(f));
+    });
+    expect(packed).toEqual([]);
+  });
+});

@@ -121,14 +121,20 @@ describe('the svw://app origin', () => {
     expect(service.resource).toHaveBeenCalledWith('res/mean/999');
   });
 
-  it('answers 500, not a crash, when the service throws', async () => {
+  it('answers 500, not a crash, when the service throws, and logs why', async () => {
     const failing = { resource: async () => Promise.reject(new Error('disk gone')) };
-    const response = await appResponse(
-      { url: 'svw://app/res/mean/1', method: 'GET' },
-      failing,
-      root,
-    );
-    expect(response.status).toBe(500);
+    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const response = await appResponse(
+        { url: 'svw://app/res/mean/1', method: 'GET' },
+        failing,
+        root,
+      );
+      expect(response.status).toBe(500);
+      expect(log).toHaveBeenCalledWith('svw:', new Error('disk gone'));
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('is installed under the svw scheme by setupProtocol', async () => {

@@ -11,8 +11,12 @@ import {
   type EngineInfo,
   type NativeDeps,
 } from '../../core/engine/backends.js';
+import { detection } from '../helpers/gpus.js';
 import { parseNvidiaSmi } from '../../core/engine/system.js';
 import { UserError } from '../../core/util/errors.js';
+import { rejection } from '../helpers/rejection.js';
+import { fakeGpu } from '../helpers/fake-gpu.js';
+import { fakeLibraries } from '../helpers/fake-libraries.js';
 
 const info = (backend: BackendName): EngineInfo => ({
   backend,
@@ -44,22 +48,16 @@ function fakeDeps(onRequire: (id: string) => unknown, gpus: unknown[] | null) {
       required.push(id);
       return onRequire(id);
     },
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
+    webgpu: async () => fakeGpu([]),
+    adapters: async () => [],
+    libraries: fakeLibraries(),
   };
   return { deps, required };
 }
 
 function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {
@@ -76,26 +74,29 @@ describe('selectBackend with fake loaders', () => {
   it('auto takes the first rung that loads and lists the skipped ones in order', async () => {
     const { loaders, tried } = fakeLoaders({
       'tensorflow-gpu': 'no CUDA here',
+      webgpu: 'no adapter',
       tensorflow: 'libtensorflow missing',
     });
     const sel = await selectBackend('auto', loaders);
     expect(sel.engine.backend).toBe('wasm');
     expect(sel.skipped).toEqual([
       { backend: 'tensorflow-gpu', reason: 'no CUDA here' },
+      { backend: 'webgpu', reason: 'no adapter' },
       { backend: 'tensorflow', reason: 'libtensorflow missing' },
     ]);
-    expect(tried).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']); // cpu never tried
+    expect(tried).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm']); // cpu never tried
   });
 
   it('auto with nothing loadable reports every rung', async () => {
     const { loaders } = fakeLoaders({
       'tensorflow-gpu': 'a',
+      webgpu: 'e',
       tensorflow: 'b',
       wasm: 'c',
       cpu: 'd',
     });
     const err = await rejection(selectBackend('auto', loaders));
-    expect(err.message).toMatch(/tensorflow-gpu: a.*tensorflow: b.*wasm: c.*cpu: d/);
+    expect(err.message).toMatch(/tensorflow-gpu: a.*webgpu: e.*tensorflow: b.*wasm: c.*cpu: d/);
   });
 
   it('a named backend that fails is a UserError naming it, with no fallback', async () => {
@@ -113,7 +114,7 @@ describe('selectBackend with fake loaders', () => {
   });
 
   it('parseBackendChoice accepts the ladder and auto, rejects anything else', () => {
-    for (const name of ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']) {
+    for (const name of ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']) {
       expect(parseBackendChoice(name)).toBe(name);
     }
     for (const bad of ['webgl', 'gpu', 'CPU', '']) {
@@ -123,12 +124,17 @@ describe('selectBackend with fake loaders', () => {
   });
 
   it('describeSelection gives one line for the engine and one per skipped backend', async () => {
-    const { loaders } = fakeLoaders({ 'tensorflow-gpu': 'no GPU', tensorflow: 'not installed' });
+    const { loaders } = fakeLoaders({
+      'tensorflow-gpu': 'no GPU',
+      webgpu: 'no adapter',
+      tensorflow: 'not installed',
+    });
     const lines = describeSelection(await selectBackend('auto', loaders));
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/wasm.*pkg-wasm.*1\.2\.3/);
     expect(lines[1]).toMatch(/tensorflow-gpu.*no GPU/);
-    expect(lines[2]).toMatch(/tensorflow\b.*not installed/);
+    expect(lines[2]).toMatch(/webgpu.*no adapter/);
+    expect(lines[3]).toMatch(/tensorflow\b.*not installed/);
     const direct = describeSelection({ engine: info('cpu'), skipped: [] });
     expect(direct).toHaveLength(1);
   });
@@ -189,8 +195,9 @@ describe('createNodeLoaders with fake native deps', () => {
       package: '@tensorflow/tfjs-node',
       version: '4.22.0',
     });
-    expect(sel.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu']);
+    expect(sel.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'webgpu']);
     expect(sel.skipped[0]!.reason).toMatch(/nvidia-smi/);
+    expect(sel.skipped[1]!.reason).toMatch(/no WebGPU adapter/);
     expect(required).toEqual(['@tensorflow/tfjs-node']);
     expect(tf.getBackend()).toBe('tensorflow');
   });

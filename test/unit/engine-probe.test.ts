@@ -1,9 +1,15 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeBackends, type ProbeDeps } from '../../core/engine/backends.js';
+import { probeBackends, selectBackend, type ProbeDeps } from '../../core/engine/backends.js';
+import { CUDA_11, fakeLibraries } from '../helpers/fake-libraries.js';
+import { detection } from '../helpers/gpus.js';
 
 /** Deps over a fake node_modules: `files` lists every file that exists, by full path. */
-function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { required: string[] } {
+function fakeDeps(
+  files: string[],
+  gpus: unknown[] | null,
+  libraries: string[] = [],
+): ProbeDeps & { required: string[] } {
   const required: string[] = [];
   const dirs = new Map<string, Set<string>>();
   for (const file of files) {
@@ -22,7 +28,9 @@ function fakeDeps(files: string[], gpus: unknown[] | null): ProbeDeps & { requir
       return dirs.has(dir) ? dir : null;
     },
     listDir: (dir) => [...(dirs.get(dir) ?? [])],
-    detectGpus: async () => gpus,
+    detectGpus: async () => detection(gpus),
+    adapters: async () => [],
+    libraries: fakeLibraries(libraries),
   };
 }
 
@@ -36,7 +44,8 @@ describe('probeBackends (no backend is loaded)', () => {
     const probe = await probeBackends('auto', deps);
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped).toEqual([
-      { backend: 'tensorflow-gpu', reason: 'no NVIDIA driver (nvidia-smi not found)' },
+      { backend: 'tensorflow-gpu', reason: 'nvidia-smi is not installed (no NVIDIA driver)' },
+      { backend: 'webgpu', reason: expect.stringMatching(/^Dawn found no WebGPU adapter/) },
       { backend: 'tensorflow', reason: expect.stringMatching(/tfjs-node is not installed/) },
     ]);
     // The GPU rung never looks for its package without a GPU.
@@ -50,7 +59,7 @@ describe('probeBackends (no backend is loaded)', () => {
     );
     expect(probe.backend).toBe('wasm');
     expect(probe.skipped[0]!.reason).toMatch(/no GPU/);
-    expect(probe.skipped[1]!.reason).toMatch(/without its native binding/);
+    expect(probe.skipped[2]!.reason).toMatch(/without its native binding/);
   });
 
   it('takes tensorflow when its binding is built, and the GPU rung only with a GPU', async () => {
@@ -64,7 +73,7 @@ describe('probeBackends (no backend is loaded)', () => {
       backend: 'tensorflow',
       detail: 'libtensorflow CPU',
     });
-    expect(await probeBackends('auto', fakeDeps(files, [{ name: 'T4' }]))).toEqual({
+    expect(await probeBackends('auto', fakeDeps(files, [{ name: 'T4' }], CUDA_11))).toEqual({
       backend: 'tensorflow-gpu',
       detail: 'libtensorflow with CUDA',
       skipped: [],
@@ -75,11 +84,17 @@ describe('probeBackends (no backend is loaded)', () => {
     const noWasm = fakeDeps(['/nm/@tensorflow/tfjs-backend-wasm/package.json', CPU], null);
     const probe = await probeBackends('auto', noWasm);
     expect(probe.backend).toBe('cpu');
-    expect(probe.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm']);
+    expect(probe.skipped.map((s) => s.backend)).toEqual([
+      'tensorflow-gpu',
+      'webgpu',
+      'tensorflow',
+      'wasm',
+    ]);
     expect(await probeBackends('wasm', noWasm)).toEqual({
       backend: 'wasm',
       detail: expect.stringMatching(/^cannot load: .*\.wasm binaries/),
       skipped: [],
+      reason: expect.stringMatching(/\.wasm binaries/),
     });
     expect(await probeBackends('cpu', noWasm)).toMatchObject({
       backend: 'cpu',
@@ -87,8 +102,10 @@ describe('probeBackends (no backend is loaded)', () => {
     });
   });
 
-  it('on this machine agrees with the installed packages', async () => {
+  it('on this machine predicts the engine the ladder then loads, and what it skips', async () => {
     const probe = await probeBackends('auto');
-    expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(probe.backend);
+    const loaded = await selectBackend('auto');
+    expect(probe.backend).toBe(loaded.engine.backend);
+    expect(probe.skipped.map((s) => s.backend)).toEqual(loaded.skipped.map((s) => s.backend));
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { JobProcess, JobStartOptions } from '../../core/jobs/host.js';
-import { jobMemoryBytes } from '../../core/jobs/memory.js';
+import { inferenceMemoryBytes, jobMemoryBytes } from '../../core/jobs/memory.js';
 import { Scheduler } from '../../core/jobs/scheduler.js';
 import { presetRunConfig } from '../../core/schema/run-config.js';
 import { getRun, insertRun } from '../../core/store/runs.js';
@@ -128,5 +128,16 @@ describe('memory', () => {
     expect(paper).toBeGreaterThan(2.5);
     expect(paper).toBeLessThan(3.5);
     expect(jobMemoryBytes(presetRunConfig('alexnet-cifar'))).toBeLessThan((paper * 1e9) / 3);
+  });
+
+  it('estimates inference (index builds, query embeddings) by its weights and one forward pass', () => {
+    const config = presetRunConfig('alexnet-paper');
+    // 60,965,224 float32 weights (244 MB) over the 300 MiB base; one image adds little.
+    const one = inferenceMemoryBytes(config, 1) / 1e9;
+    expect(one).toBeGreaterThan(0.55);
+    expect(one).toBeLessThan(0.6);
+    const batch = inferenceMemoryBytes(config, 64);
+    expect(batch).toBeGreaterThan(one * 1e9);
+    expect(batch).toBeLessThan(jobMemoryBytes(config) / 2);
   });
 });

@@ -359,11 +359,25 @@ describe('svw serve security', () => {
     await waitFor(() => service.listeners.size === 0, 5000, 'the unsubscribe');
   });
 
-  it('drops a socket that stops answering pings', async () => {
-    const opened = await connect(`ws://127.0.0.1:${server.port}/events`, auth, false);
-    if (!('ws' in opened)) throw new Error(`upgrade refused: ${opened.status}`);
-    const closed = new Promise<void>((resolve) => opened.ws.once('close', () => resolve()));
-    await closed;
+  it('drops a socket that stops answering pings, and keeps one that answers', async () => {
+    const url = `ws://127.0.0.1:${server.port}/events`;
+    const answering = await connect(url, auth);
+    const silent = await connect(url, auth, false);
+    if (!('ws' in answering) || !('ws' in silent)) throw new Error('upgrade refused');
+    let silentPings = 0;
+    let answeredPings = 0;
+    silent.ws.on('ping', () => silentPings++);
+    answering.ws.on('ping', () => answeredPings++);
+    const code = await new Promise<number>((resolve) => silent.ws.once('close', resolve));
+    // Cut for not answering: it was pinged first, and dropped without a close frame (1006),
+    // not closed by a handshake or an error.
+    expect(silentPings).toBeGreaterThanOrEqual(1);
+    expect(code).toBe(1006);
+    await waitFor(() => service.listeners.size === 1, 5000, 'the silent socket’s unsubscribe');
+    // The socket that answers outlives more heartbeats than dropped the other.
+    await waitFor(() => answeredPings >= silentPings + 2, 5000, 'two more heartbeats');
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+    answering.ws.close();
     await waitFor(() => service.listeners.size === 0, 5000, 'the unsubscribe');
   });
 });

@@ -24,6 +24,9 @@ function requireDataset(db: Parameters<typeof findDataset>[0], idOrName: string)
   return row;
 }
 
+/** Skipped files `svw dataset show` lists without --all. */
+const SHOWN_SKIPS = 50;
+
 export function registerDataset(program: Command): void {
   const dataset = program.command('dataset').description('import and manage image datasets');
 
@@ -86,7 +89,7 @@ export function registerDataset(program: Command): void {
         );
         if (result.skipped.length)
           note(
-            `skipped ${result.skipped.length}: ${summarizeSkips(result.skipped)} (details with --json or svw dataset show)`,
+            `skipped ${result.skipped.length}: ${summarizeSkips(result.skipped)} (every one with --json or svw dataset show --all)`,
           );
       } finally {
         bar.stop();
@@ -115,8 +118,9 @@ export function registerDataset(program: Command): void {
     .command('show')
     .description('show a dataset: classes, counts, statistics and skipped files')
     .argument('<dataset>', 'dataset id or name')
-    .option('--json', 'machine-readable output')
-    .action((idOrName: string, opts: CommonOptions) =>
+    .option('--all', `list every skipped file (the first ${SHOWN_SKIPS} otherwise)`)
+    .option('--json', 'machine-readable output (every skipped file)')
+    .action((idOrName: string, opts: CommonOptions & { all?: boolean }) =>
       withWorkbench((wb) => {
         const row = requireDataset(wb.db, idOrName);
         const classes = datasetClasses(wb.db, row.id);
@@ -135,11 +139,11 @@ export function registerDataset(program: Command): void {
             ? `  skipped ${skipped.length}: ${summarizeSkips(skipped)}`
             : '  nothing skipped',
           ...skipped
-            .slice(0, 50)
+            .slice(0, opts.all ? undefined : SHOWN_SKIPS)
             .map((s) => `    ${s.reason}: ${s.path}${s.detail ? ` (${s.detail})` : ''}`),
         ];
-        if (skipped.length > 50)
-          lines.push(`    … and ${skipped.length - 50} more (--json lists all)`);
+        if (!opts.all && skipped.length > SHOWN_SKIPS)
+          lines.push(`    … and ${skipped.length - SHOWN_SKIPS} more (--all lists them all)`);
         process.stdout.write(lines.join('\n') + '\n');
       }),
     );

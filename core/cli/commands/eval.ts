@@ -5,7 +5,7 @@ import { requireRun, startEvaluation, startTraining } from '../../jobs/launch.js
 import { DEMO_DATASET, DEMO_EPOCHS, DEMO_PRESET, prepareDemo } from '../../jobs/demo.js';
 import { getRun, latestMetrics, runEvaluations } from '../../store/runs.js';
 import { openWorkbench } from '../../store/workbench.js';
-import { note, printJson, type CommonOptions } from '../output.js';
+import { note, noteEngine, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
 interface EvalFlags extends CommonOptions {
@@ -38,7 +38,12 @@ export function registerEval(program: Command): void {
           forkJobHost,
           run,
           { checkpoint: opts.checkpoint, split: opts.split, tenCrop: Boolean(opts.tenCrop) },
-          { backend: opts.backend },
+          {
+            backend: opts.backend,
+            onMessage: (m) => {
+              if (m.type === 'started') noteEngine(m);
+            },
+          },
         );
         const status = await job.done;
         const evaluation = runEvaluations(wb.db, run.id).at(-1);
@@ -77,8 +82,7 @@ export function registerEval(program: Command): void {
         const job = startTraining(wb, forkJobHost, getRun(wb.db, runId)!, false, {
           backend: opts.backend,
           onMessage: (m) => {
-            if (m.type === 'started')
-              note(`engine: ${m.engine.backend} (${m.engine.package} ${m.engine.version})`);
+            if (m.type === 'started') noteEngine(m);
             if (m.type === 'evaluation' && !opts.json) {
               note(
                 `  epoch ${String(m.epoch).padStart(2)}  val top-1 error ${(100 * m.top1Error).toFixed(1).padStart(5)}%  top-5 error ${(100 * m.top5Error).toFixed(1).padStart(5)}%  loss ${m.loss?.toFixed(3)}`,

@@ -21,7 +21,7 @@ import { insertMetrics, runCheckpoints, type RunRow } from '../../store/runs.js'
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import type { CheckpointKind } from '../../train/checkpoint.js';
 import { UserError } from '../../util/errors.js';
-import { note, printJson, progressBar, type CommonOptions } from '../output.js';
+import { note, noteEngine, printJson, progressBar, type CommonOptions } from '../output.js';
 import { addBackendOption, parsePositiveInt } from '../parse.js';
 
 type Split = 'train' | 'val' | 'all';
@@ -47,6 +47,7 @@ async function buildIndex(
     {
       backend,
       onMessage: (m) => {
+        if (m.type === 'started') noteEngine(m);
         if (m.type === 'progress') bar.update(m.batch, m.batches);
       },
     },
@@ -153,7 +154,12 @@ export function registerRetrieval(program: Command): void {
           const exclude = opts.datasetImage ?? null;
           const query =
             opts.image !== undefined
-              ? await fileFeatures(wb, forkJobHost, run, gallery, opts.image, opts.backend)
+              ? await fileFeatures(wb, forkJobHost, run, gallery, opts.image, {
+                  backend: opts.backend,
+                  onMessage: (m) => {
+                    if (m.type === 'started') noteEngine(m);
+                  },
+                })
               : datasetImageFeatures(wb, run, gallery, opts.datasetImage!);
           const hits = await nearestImages(wb, run, gallery, query, opts.k, opts.metric, exclude);
           const neighbors = hits.map((h) => ({

@@ -11,12 +11,11 @@ import { extendEpochs } from '../../store/manage.js';
 import { getRun, insertRun, latestMetrics } from '../../store/runs.js';
 import { openWorkbench, type Workbench } from '../../store/workbench.js';
 import { prepareRun } from '../../train/prepare.js';
-import { threadsNote } from '../../train/threads.js';
 import { PRESET_NAMES } from '../../schema/model-config.js';
 import { UserError } from '../../util/errors.js';
-import type { BackendChoice } from '../../engine/backends.js';
+import { requireBackend, type BackendChoice } from '../../engine/backends.js';
 import { addSettingsHelp } from '../settings-help.js';
-import { note, printJson, type CommonOptions } from '../output.js';
+import { note, noteEngine, printJson, type CommonOptions } from '../output.js';
 import { addBackendOption, collect, parsePositiveInt } from '../parse.js';
 
 interface TrainFlags extends CommonOptions {
@@ -47,10 +46,6 @@ function progressReporter(runId: number): (m: WorkerMessage) => void {
   let started = false;
   let valErr = '—';
   return (m) => {
-    if (m.type === 'started')
-      note(
-        `run ${runId}: engine ${m.engine.backend} (${m.engine.package} ${m.engine.version}, ${m.engine.detail}${threadsNote(m.threads)})`,
-      );
     if (m.type === 'evaluation' && !m.tenCrop) valErr = `${(100 * m.top1Error).toFixed(1)}%`;
     if (m.type === 'progress' && m.phase === 'train' && bar) {
       const payload = {
@@ -89,7 +84,10 @@ async function superviseTraining(
   const report = quiet ? undefined : progressReporter(runId);
   const job: RunningJob = startTraining(wb, forkJobHost, run, resume, {
     backend,
-    onMessage: report,
+    onMessage: (m) => {
+      if (m.type === 'started') noteEngine(m, `run ${runId}: `);
+      report?.(m);
+    },
   });
   const onSignal = () => {
     note(`\nrun ${runId}: cancelling (finishing the current step)…`);
@@ -125,6 +123,7 @@ export function registerTrain(program: Command): void {
     .option('--resume <run>', 'continue a run from its last checkpoint (--epochs may extend it)')
     .option('--json', 'machine-readable output')
     .action(async (opts: TrainFlags) => {
+      await requireBackend(opts.backend);
       const wb = openWorkbench();
       try {
         let runId: number;
