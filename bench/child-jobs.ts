@@ -8,6 +8,8 @@ export interface ChildSpec {
   preset: PresetName;
   batch: number;
   steps: number;
+  /** Threads each job trains on (data-parallel shards on wasm). */
+  threads: number;
 }
 
 /** The child's report after its timed steps. */

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2]!) as ChildSpec;
   tf.enableProdMode();
   await selectBackend(parseBackendChoice(spec.backend));
-  const model = createBenchModel(spec.preset, spec.batch);
+  const model = await createBenchModel(spec.preset, spec.batch, spec.threads);
   await model.train();
   const started = new Promise<void>((resolve) => process.once('message', () => resolve()));
   await send({ type: 'ready' });
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
   const elapsedMs = performance.now() - t0;
   const tensorBytes = tf.memory().numBytes;
-  model.dispose();
+  await model.dispose();
   const images = spec.batch * spec.steps;
   stepMs.sort((a, b) => a - b);
   await send({

@@ -215,6 +215,7 @@ async function benchIngest(count: number): Promise<BenchResult> {
       runDir: wb.paths.run(runId),
       dataset: datasetPayload(wb.db, wb.paths, dataset.id),
       resumeFrom: null,
+      threads: 1,
     };
     RunningJob.attach(wb.db, remote, spec, job, { backend: 'wasm' });
     const size = statSync(events).size;

@@ -1,26 +1,69 @@
+import os from 'node:os';
 import { runTrainingChildren, type ChildReport, type ChildSpec } from './child-jobs.js';
 import type { BenchResult } from './result.js';
 
+/** At most this many jobs at once, so that a many-core machine does not run out of memory. */
+const MAX_JOBS = 4;
+
 /**
- * Two training jobs at once, each in its own process as the scheduler runs them: the images/s
- * of one job alone, then the summed images/s of two started together. The wasm engine uses one
- * thread per process, so on two idle cores the sum should approach twice one job.
+ * What the scheduler chooses between when several training jobs wait: as many single-threaded
+ * jobs at once as there are cores, each in its own process as the scheduler runs them, against
+ * one job on that many threads (which is what running them one after another would give). One
+ * job on one thread is the baseline; `scaling` is each figure over it.
  */
-export async function benchConcurrency(backend: string, quick: boolean): Promise<BenchResult[]> {
-  const spec: ChildSpec = { backend, preset: 'alexnet-cifar', batch: 128, steps: quick ? 3 : 12 };
+export async function benchConcurrency(
+  backend: string,
+  quick: boolean,
+  parallel: boolean,
+): Promise<BenchResult[]> {
+  const jobs = Math.max(2, Math.min(MAX_JOBS, os.availableParallelism()));
+  const spec: ChildSpec = {
+    backend,
+    preset: 'alexnet-cifar',
+    batch: 128,
+    steps: quick ? 3 : 12,
+    threads: 1,
+  };
   const name = `train ${spec.preset}`;
   const single = aggregate(await runTrainingChildren(1, spec));
-  const pair = aggregate(await runTrainingChildren(2, spec));
+  const several = aggregate(await runTrainingChildren(jobs, spec));
+  // Engines that are not data-parallel (libtensorflow, GPUs) train a job on one engine only.
+  const wide = parallel
+    ? aggregate(await runTrainingChildren(1, { ...spec, threads: jobs }))
+    : null;
+  const scaling = (r: { imagesPerSec: number }) =>
+    Math.round((r.imagesPerSec / single.imagesPerSec) * 100) / 100;
   return [
-    { name: `${name}, 1 job`, backend, batch: spec.batch, jobs: 1, ...single },
     {
-      name: `${name}, 2 jobs at once (sum)`,
+      name: `${name}, 1 job on 1 thread`,
       backend,
       batch: spec.batch,
-      jobs: 2,
-      ...pair,
-      scaling: Math.round((pair.imagesPerSec / single.imagesPerSec) * 100) / 100,
+      jobs: 1,
+      threads: 1,
+      ...single,
     },
+    {
+      name: `${name}, ${jobs} jobs at once on 1 thread each (sum)`,
+      backend,
+      batch: spec.batch,
+      jobs,
+      threads: 1,
+      ...several,
+      scaling: scaling(several),
+    },
+    ...(wide
+      ? [
+          {
+            name: `${name}, 1 job on ${jobs} threads`,
+            backend,
+            batch: spec.batch,
+            jobs: 1,
+            threads: jobs,
+            ...wide,
+            scaling: scaling(wide),
+          },
+        ]
+      : []),
   ];
 }
 

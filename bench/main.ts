@@ -1,7 +1,12 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseBackendChoice, selectBackend, describeSelection } from '../core/engine/backends.js';
+import {
+  describeSelection,
+  parseBackendChoice,
+  rung,
+  selectBackend,
+} from '../core/engine/backends.js';
 import type { PresetName } from '../core/schema/model-config.js';
 import { UserError } from '../core/util/errors.js';
 import { benchCluster } from './cluster.js';
@@ -56,27 +61,52 @@ async function time(
   return median(times);
 }
 
+/**
+ * Forward (inference, one thread) and training images/s of a preset, training on each of
+ * `threads` threads (data-parallel shards where the engine runs one thread per engine).
+ */
 async function benchPreset(
   preset: PresetName,
   batch: number,
   backend: string,
+  threads: number[],
   quick: boolean,
 ): Promise<Result[]> {
-  const model = createBenchModel(preset, batch);
   const reps = quick ? 1 : 3;
   const minMs = quick ? 0 : 5_000;
-  const forwardMs = await time(() => model.forward(), reps, minMs);
-  const trainMs = await time(() => model.train(), reps, minMs);
-  model.dispose();
-  const result = (kind: string, ms: number): Result => ({
-    name: `${kind} ${preset}`,
-    backend,
-    batch,
-    imagesPerSec: Math.round((batch / (ms / 1000)) * 100) / 100,
-    msPerBatch: Math.round(ms),
-    params: model.params,
-  });
-  return [result('forward', forwardMs), result('train', trainMs)];
+  const results: Result[] = [];
+  for (const count of threads) {
+    const model = await createBenchModel(preset, batch, count);
+    const result = (kind: string, ms: number, threads: number): Result => ({
+      name: `${kind} ${preset}`,
+      backend,
+      batch,
+      imagesPerSec: Math.round((batch / (ms / 1000)) * 100) / 100,
+      msPerBatch: Math.round(ms),
+      params: model.params,
+      threads,
+    });
+    if (count === 1)
+      results.push(result('forward', await time(() => model.forward(), reps, minMs), 1));
+    results.push(result('train', await time(() => model.train(), reps, minMs), model.threads));
+    await model.dispose();
+  }
+  return results;
+}
+
+/** 1, 2 and every core, without repeats: the thread counts the model cases train on. */
+function threadCounts(cores: number, only: string[] | undefined): number[] {
+  if (only) return only.map((t) => parseThreads(t, cores));
+  return [...new Set([1, Math.min(2, cores), cores])];
+}
+
+function parseThreads(text: string, cores: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > cores)
+    throw new UserError(
+      `--threads ${text}: expected a whole number from 1 to ${cores} (the cores)`,
+    );
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -87,6 +117,7 @@ async function main(): Promise<void> {
       preset: { type: 'string', multiple: true },
       only: { type: 'string', multiple: true },
       reference: { type: 'string' },
+      threads: { type: 'string', multiple: true },
       batch: { type: 'string' },
     },
   });
@@ -100,10 +131,16 @@ async function main(): Promise<void> {
   const batch = values.batch === undefined ? undefined : Number(values.batch);
   if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
     throw new UserError(`--batch must be a positive integer, not '${values.batch}'`);
+  const cores = os.availableParallelism();
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
   const backend = selection.engine.backend;
   for (const line of describeSelection(selection)) process.stderr.write(line + '\n');
+  // Threads are data-parallel engines, for the engines that run on one thread (wasm, cpu).
+  const parallel = rung(backend).dataParallel === true;
+  if (values.threads && !parallel)
+    throw new UserError(`--threads: the ${backend} engine trains a job on one engine, not threads`);
+  const threads = parallel ? threadCounts(cores, values.threads) : [1];
   if (selection.engine.adapter?.software)
     process.stderr.write(
       'note: a software adapter runs the webgpu engine here: its figures show that it works, not how fast a GPU is\n',
@@ -138,17 +175,23 @@ async function main(): Promise<void> {
   const cases = CASES.map((c) => ({ ...c, batch: batch ?? c.batch }));
   for (const { preset, batch } of cases) {
     if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
-    process.stderr.write(`benchmarking ${preset} at batch ${batch}…\n`);
-    modelResults.push(...(await benchPreset(preset, batch, backend, values.quick)));
+    process.stderr.write(
+      `benchmarking ${preset} at batch ${batch} on ${threads.join(', ')} thread(s)…\n`,
+    );
+    modelResults.push(...(await benchPreset(preset, batch, backend, threads, values.quick)));
   }
   results.push(...modelResults);
   if (wanted('memory')) {
-    process.stderr.write('benchmarking peak memory of training alexnet-paper at batch 32…\n');
-    results.push(await benchMemory(backend, values.quick));
+    process.stderr.write(
+      'benchmarking peak memory of training alexnet-paper at batch 32 on 1 and all threads…\n',
+    );
+    results.push(...(await benchMemory(backend, values.quick, parallel)));
   }
   if (wanted('concurrency')) {
-    process.stderr.write('benchmarking one and two concurrent alexnet-cifar training jobs…\n');
-    results.push(...(await benchConcurrency(backend, values.quick)));
+    process.stderr.write(
+      'benchmarking alexnet-cifar training: one job, several at once, one on several threads…\n',
+    );
+    results.push(...(await benchConcurrency(backend, values.quick, parallel)));
   }
   if (wanted('cluster')) {
     process.stderr.write('benchmarking jobs on a Slurm cluster against local ones…\n');
@@ -168,7 +211,9 @@ async function main(): Promise<void> {
       process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
     }
     const device = reference === 'pytorch-cuda' ? 'cuda' : 'cpu';
-    const figures = compared.length ? await benchPytorch(compared, values.quick, device) : [];
+    const figures = compared.length
+      ? await benchPytorch(compared, threads, values.quick, device)
+      : [];
     results.push(...figures);
     comparisons = compareWithReference(modelResults, figures);
   }
@@ -179,7 +224,7 @@ async function main(): Promise<void> {
     process.stderr.write('\n' + formatComparison(comparisons, label) + '\n');
   }
   const machine = {
-    cpus: os.availableParallelism(),
+    cpus: cores,
     // 1-minute load averages before and after: the machine may be shared.
     loadAverage: [loadBefore[0], os.loadavg()[0]].map((l) => Math.round(l! * 100) / 100),
   };

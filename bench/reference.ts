@@ -1,5 +1,4 @@
 import { spawn, spawnSync } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import type { BenchResult, Comparison } from './result.js';
@@ -50,13 +49,14 @@ export function findTorchPython(): { python: string; torch: string } | { missing
 }
 
 /**
- * Times the same networks in PyTorch on the CPU with one thread and, where the machine has
- * more, with all of them. The script fails if its parameter count differs from ours, so the
- * two sides are known to build the same layers. Returns the figures as bench results, or an
- * empty list after one line on stderr saying how to install PyTorch.
+ * Times the same networks in PyTorch on the CPU at each of `threads` (torch.set_num_threads).
+ * The script fails if its parameter count differs from ours, so the two sides are known to
+ * build the same layers. Returns the figures as bench results, or an empty list after one line
+ * on stderr saying how to install PyTorch.
  */
 export async function benchPytorch(
   cases: ReferenceCase[],
+  threads: number[],
   quick: boolean,
   device: 'cpu' | 'cuda' = 'cpu',
 ): Promise<BenchResult[]> {
@@ -65,13 +65,12 @@ export async function benchPytorch(
     process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
     return [];
   }
-  const cpus = os.availableParallelism();
   // On the GPU the CPU's thread count hardly matters: one figure.
-  const threads = cpus > 1 && device === 'cpu' ? [1, cpus] : [1];
+  const counts = device === 'cpu' ? threads : [1];
   const results: BenchResult[] = [];
   for (const c of cases) {
     process.stderr.write(
-      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${threads.join(' and ')} thread(s)…\n`,
+      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${counts.join(' and ')} thread(s)…\n`,
     );
     const args = [
       SCRIPT,
@@ -80,7 +79,7 @@ export async function benchPytorch(
       '--batch',
       ...c.batches.map(String),
       '--threads',
-      ...threads.map(String),
+      ...counts.map(String),
       '--expect-params',
       String(c.params),
       '--device',
@@ -126,63 +125,65 @@ function runScript(python: string, args: string[]): Promise<ReferenceLine[]> {
   });
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
 /**
- * Pairs our results with PyTorch's for the same kind, preset and batch: ratio = ours ÷ PyTorch
- * with one thread (above 1 means we are faster). Rows without a reference figure are left out.
+ * Pairs our results with PyTorch's for the same kind, preset, batch and thread count (ours
+ * without a count ran on one thread): ratio = ours ÷ PyTorch (above 1 means we are faster), and
+ * for more than one thread our scaling over our own one-thread figure. Rows without a reference
+ * figure are left out.
  */
 export function compareWithReference(ours: BenchResult[], reference: BenchResult[]): Comparison[] {
   const rows: Comparison[] = [];
+  const threadsOf = (r: BenchResult) => r.threads ?? 1;
   for (const r of ours) {
     const [kind, preset] = r.name.split(' ');
     if ((kind !== 'train' && kind !== 'forward') || !preset) continue;
-    const same = reference.filter((p) => p.name === r.name && p.batch === r.batch);
-    const single = same.find((p) => p.threads === 1);
-    if (!single) continue;
-    const all = same.filter((p) => (p.threads ?? 1) > 1).at(-1);
+    const threads = threadsOf(r);
+    const same = reference.find(
+      (p) => p.name === r.name && p.batch === r.batch && threadsOf(p) === threads,
+    );
+    if (!same) continue;
+    const single = ours.find((o) => o.name === r.name && o.batch === r.batch && threadsOf(o) === 1);
     rows.push({
       kind,
       preset,
       batch: r.batch,
+      threads,
       oursImagesPerSec: r.imagesPerSec,
-      referenceImagesPerSec: single.imagesPerSec,
-      ratio: Math.round((r.imagesPerSec / single.imagesPerSec) * 100) / 100,
-      ...(all
-        ? {
-            referenceAllThreads: all.threads!,
-            referenceAllThreadsImagesPerSec: all.imagesPerSec,
-          }
-        : {}),
+      referenceImagesPerSec: same.imagesPerSec,
+      ratio: round2(r.imagesPerSec / same.imagesPerSec),
+      ...(threads > 1 && single ? { scaling: round2(r.imagesPerSec / single.imagesPerSec) } : {}),
     });
   }
   return rows;
 }
 
-/** The comparison as a plain-text table, training rows first. */
-export function formatComparison(rows: Comparison[], reference = 'PyTorch 1 thread'): string {
-  const head = ['', 'preset', 'batch', 'ours img/s', reference, 'ours ÷ PyTorch'];
-  const withAll = rows.some((r) => r.referenceAllThreads !== undefined);
-  if (withAll) head.push('PyTorch all threads');
+/** The comparison as a plain-text table, training rows first, then by thread count. */
+export function formatComparison(rows: Comparison[], reference = 'PyTorch'): string {
+  const head = [
+    '',
+    'preset',
+    'batch',
+    'threads',
+    'ours img/s',
+    `${reference} img/s`,
+    `ours ÷ ${reference}`,
+    'ours ÷ ours on 1 thread',
+  ];
   const body = ['train', 'forward'].flatMap((kind) =>
     rows
       .filter((r) => r.kind === kind)
-      .map((r) => {
-        const cells = [
-          kind,
-          r.preset,
-          String(r.batch),
-          r.oursImagesPerSec.toFixed(1),
-          r.referenceImagesPerSec.toFixed(1),
-          `${r.ratio.toFixed(2)}×`,
-        ];
-        if (withAll) {
-          cells.push(
-            r.referenceAllThreads === undefined
-              ? '—'
-              : `${r.referenceAllThreadsImagesPerSec!.toFixed(1)} (${r.referenceAllThreads})`,
-          );
-        }
-        return cells;
-      }),
+      .map((r) => [
+        kind,
+        r.preset,
+        String(r.batch),
+        String(r.threads),
+        r.oursImagesPerSec.toFixed(1),
+        r.referenceImagesPerSec.toFixed(1),
+        `${r.ratio.toFixed(2)}×`,
+        r.scaling === undefined ? '—' : `${r.scaling.toFixed(2)}×`,
+      ]),
   );
   const table = [head, ...body];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));

@@ -11,7 +11,7 @@ export interface BenchResult {
   waitPercent?: number;
   /** Share of the exact top-k an approximate search found (e.g. recall@10 of a float16 index). */
   recall?: number;
-  /** CPU threads the engine was allowed (PyTorch reference figures). */
+  /** CPU threads the job ran on: our data-parallel shards, or PyTorch's torch.set_num_threads. */
   threads?: number;
   /** Parameters of the network measured. */
   params?: number;
@@ -22,7 +22,7 @@ export interface BenchResult {
   tensors?: number;
   /** Training jobs running at once, each in its own process; imagesPerSec is their sum. */
   jobs?: number;
-  /** Aggregate images/s of the concurrent jobs ÷ one job alone (2 is perfect on 2 cores). */
+  /** images/s ÷ one job on one thread alone (2 is perfect for two cores' worth). */
   scaling?: number;
   /** Worker messages stored per second (cluster ingest). */
   messagesPerSec?: number;
@@ -32,18 +32,19 @@ export interface BenchResult {
   p95Ms?: number;
 }
 
-/** Our figure against PyTorch's for one network, batch and kind of pass. */
+/** Our figure against PyTorch's for one network, batch, kind of pass and thread count. */
 export interface Comparison {
   kind: 'train' | 'forward';
   preset: string;
   batch: number;
+  threads: number;
   oursImagesPerSec: number;
-  /** PyTorch with one thread, like our single-threaded wasm engine. */
+  /** PyTorch on as many threads. */
   referenceImagesPerSec: number;
-  /** ours ÷ PyTorch one thread. */
+  /** ours ÷ PyTorch. */
   ratio: number;
-  referenceAllThreads?: number;
-  referenceAllThreadsImagesPerSec?: number;
+  /** ours ÷ ours on one thread, where this row has more than one. */
+  scaling?: number;
 }
 
 /** One line of the stderr summary table. */
@@ -58,10 +59,10 @@ export function formatResult(r: BenchResult): string {
     r.tensorBytes === undefined
       ? ''
       : `${r.tensors} tensors, ${Math.round(r.tensorBytes / 2 ** 20)} MB`,
-    r.scaling === undefined ? '' : `${r.scaling.toFixed(2)}× one job`,
+    r.scaling === undefined ? '' : `${r.scaling.toFixed(2)}× one job on 1 thread`,
     r.messagesPerSec === undefined ? '' : `${r.messagesPerSec} messages/s`,
     r.gmacPerSec === undefined ? '' : `${r.gmacPerSec} GMAC/s`,
     r.p95Ms === undefined ? '' : `p95 ${r.p95Ms} ms`,
   ].filter(Boolean);
-  return `${r.name.padEnd(56)} ${r.backend.padEnd(18)} ${rate}${extras.map((e) => `  ${e}`).join('')}`;
+  return `${r.name.padEnd(60)} ${r.backend.padEnd(18)} ${rate}${extras.map((e) => `  ${e}`).join('')}`;
 }

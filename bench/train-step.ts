@@ -1,20 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
-import { buildAlexNet, tapModel } from '../core/model/alexnet.js';
+import { buildAlexNet } from '../core/model/alexnet.js';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import { defaultRunConfig } from '../core/schema/run-config.js';
 import { Optimizer } from '../core/train/optimizer.js';
-import { trainableParams, trainStep } from '../core/train/trainer.js';
+import { ShardedStepper } from '../core/train/shards.js';
+import { LocalStepper, trainee, type Stepper } from '../core/train/step.js';
 
 /** A model with random inputs and labels, stepped the way the trainer steps a run. */
 export interface BenchModel {
   /** Parameters of the whole network (model.countParams()). */
   params: number;
+  /** Threads a training step runs on. */
+  threads: number;
   /** One SGD step on the batch: forward, backward, the paper's momentum and weight decay. */
   train(): Promise<void>;
-  /** Logits of the batch, read back to the CPU (inference mode, no dropout). */
+  /** Logits of the batch, read back to the CPU (inference mode, no dropout), on one thread. */
   forward(): Promise<void>;
-  dispose(): void;
+  dispose(): Promise<void>;
 }
 
 /** `n` pixels from N(0, 50²), seeded, made in JavaScript. */
@@ -32,17 +35,24 @@ export function randomPixels(n: number, seed: number): Float32Array {
 }
 
 /**
- * Builds a preset's network with random data, batch `batch`, trained by the trainer's own step
- * (core/train/trainer.ts trainStep) and Optimizer with the default settings (momentum 0.9,
- * weight decay 5e-4).
+ * Builds a preset's network with random data, batch `batch`, trained by the trainer's own
+ * steppers (core/train/step.ts, and core/train/shards.ts for more than one thread) and Optimizer
+ * with the default settings (momentum 0.9, weight decay 5e-4).
  */
-export function createBenchModel(preset: PresetName, batch: number): BenchModel {
+export async function createBenchModel(
+  preset: PresetName,
+  batch: number,
+  threads = 1,
+): Promise<BenchModel> {
   const config = presetConfig(preset);
   const model = buildAlexNet(config, { seed: 1 });
-  const logits = tapModel(model, 'fc8');
-  const params = trainableParams(model);
+  const t = trainee(model, config, 1);
   const optim = defaultRunConfig(config).optim;
-  const optimizer = new Optimizer(optim, params);
+  const optimizer = new Optimizer(optim, t.params);
+  const stepper: Stepper =
+    threads > 1
+      ? await ShardedStepper.start(t, optimizer, { threads, model: config, seed: 1 })
+      : new LocalStepper(t, optimizer);
   // A small rate keeps random labels from driving the weights to infinity over many steps.
   const lr = optim.lr / 10;
   const shape: [number, number, number, number] = [batch, config.inputSize, config.inputSize, 3];
@@ -54,29 +64,22 @@ export function createBenchModel(preset: PresetName, batch: number): BenchModel 
   const labels = Array.from({ length: batch }, (_, i) => (i * 7919) % config.classes);
   // Made on the first forward pass, so a training-only process holds just weights and momentum.
   let x: tf.Tensor4D | null = null;
+  let step = 0;
 
   return {
     params: model.countParams(),
+    threads: stepper.threads,
     async train() {
-      await trainStep(
-        logits,
-        optimizer,
-        params,
-        pixels,
-        labels,
-        batch,
-        config.inputSize,
-        config.classes,
-        lr,
-      );
+      await stepper.step({ x: pixels, labels, step: step++ }, lr);
     },
     async forward() {
       x ??= tf.tensor4d(pixels, shape);
-      const y = logits.predict(x) as tf.Tensor;
+      const y = t.logits.predict(x) as tf.Tensor;
       await y.data();
       y.dispose();
     },
-    dispose() {
+    async dispose() {
+      await stepper.close();
       x?.dispose();
       optimizer.dispose();
       model.dispose();

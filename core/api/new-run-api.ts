@@ -14,6 +14,7 @@ import {
 import { applyRunSettings, settingsBetween } from '../schema/apply-settings.js';
 import { settingsInfo } from '../schema/settings.js';
 import { prepareRun } from '../train/prepare.js';
+import { checkThreads } from '../train/threads.js';
 import { LrSchedule } from '../train/schedule.js';
 import { NotFoundError, UserError } from '../util/errors.js';
 import type { ServiceContext } from './context.js';
@@ -47,7 +48,8 @@ function buildConfig(
   datasetId: number | undefined,
   settings: readonly string[],
 ): RunConfig {
-  if (datasetId === undefined) return applyRunSettings(presetRunConfig(preset), settings);
+  if (datasetId === undefined)
+    return checkThreads(applyRunSettings(presetRunConfig(preset), settings));
   return prepareRun(db, { dataset: datasetId, preset, settings }).config;
 }
 
@@ -176,8 +178,9 @@ export function newRunApi(ctx: ServiceContext) {
         transaction(db, () => created.runIds.forEach((id) => setRunCluster(db, id, on)));
       }
       ctx.emit({ type: 'runs-changed' });
-      // Started in one go, the runs of a sweep for a cluster are submitted as one job array.
-      if (input.start) for (const id of created.runIds) ctx.scheduler.enqueue(id);
+      // Queued together, so that auto threads share the cores among them; the runs of a sweep
+      // for a cluster are submitted as one job array.
+      if (input.start) ctx.scheduler.enqueueAll(created.runIds);
       return created;
     },
 

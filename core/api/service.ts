@@ -3,7 +3,7 @@ import { detectGpus } from '../engine/system.js';
 import { ClusterHosts } from '../jobs/clusters.js';
 import { demoAvailable } from '../jobs/demo.js';
 import type { WorkerMessage } from '../schema/messages.js';
-import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
+import { dataParallelSlots, defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
 import { hostLease } from '../store/leases.js';
 import { FINAL_STATUSES, getRun, type RunStatus } from '../store/runs.js';
 import { openWorkbench } from '../store/workbench.js';
@@ -121,6 +121,7 @@ export function createHostService(options: HostServiceOptions): HostService {
     const scheduler = new Scheduler(wb, options.jobHost, {
       concurrency,
       gpus,
+      dataParallel: await dataParallelSlots(gpus, async () => (await probeEngine()).backend),
       backend,
       onMessage,
       onStatus,

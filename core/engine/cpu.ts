@@ -10,6 +10,7 @@ export const cpu: Rung<'cpu'> = {
   package: PACKAGE,
   description: DESCRIPTION,
   concurrency: ({ gpus, cores }) => (gpus > 0 ? gpus : Math.max(1, cores)),
+  dataParallel: true,
   // A dependency of the workbench itself, so only a broken install lacks it.
   probe: async (deps) => (deps.packageDir(PACKAGE) === null ? `${PACKAGE} is not installed` : null),
   async load() {

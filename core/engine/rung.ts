@@ -14,7 +14,7 @@ export interface LoadedEngine {
   tfBackend: string;
   package: string;
   version: string;
-  /** e.g. 'XNNPACK SIMD, 1 thread' or the libtensorflow device. */
+  /** e.g. 'XNNPACK SIMD' or the libtensorflow device. */
   detail: string;
   /** The WebGPU adapter, on the webgpu rung. */
   adapter?: GpuAdapterInfo;
@@ -73,6 +73,12 @@ export interface Rung<N extends string = string> {
   readonly description: string;
   /** Jobs at once the scheduler runs on this rung by default. */
   concurrency(hw: Hardware): number;
+  /**
+   * True for engines that run on one thread (wasm, cpu): a training job given several threads
+   * runs that many engines, each training a share of every batch (core/train/shards.ts).
+   * Engines that spread over the machine themselves (libtensorflow, GPUs) leave it unset.
+   */
+  readonly dataParallel?: boolean;
   /** Why it would not load, judged without loading it; null when it looks usable. */
   probe(deps: ProbeDeps, how: LoadHow): Promise<string | null>;
   /** Loads it and makes it tfjs's backend; throws (one line) when it cannot be used here. */

@@ -7,8 +7,6 @@
  *   [9216, 4096] matrix costs 90 ms, and splitting AlexNet's conv2 input into its two towers a
  *   copy of the full tensor per tower. We read through a view of the heap instead and copy
  *   contiguous runs with TypedArray.set.
- * - Its `Transpose` is a scalar loop that reads or writes with a large stride across the whole
- *   matrix (254 ms for [9216, 4096]); {@link transposeMatrixOnHeap} goes tile by tile (≈ 125 ms).
  * - Its `Sum` transposes the reduced axes innermost first; a bias gradient (the sum over batch,
  *   rows and columns of an NHWC tensor) becomes a full transpose. Summing the leading axes in
  *   place is one pass: 4–6× faster on AlexNet's activations.
@@ -16,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
+  IdentityInputs,
   KernelConfig,
   KernelFunc,
   SliceAttrs,
@@ -113,32 +112,20 @@ export function makeSplitV(original: KernelConfig): KernelFunc {
   };
 }
 
-/** Tile side for {@link transposeMatrixOnHeap}: 64×64 floats (16 KiB) stay in L1 while moved. */
-const TILE = 64;
-
 /**
- * [rows, cols] → [cols, rows] of a float32 or int32 matrix (leading axes of size 1 allowed, as
- * matMul operands have them), tile by tile: within a tile the writes run along the output rows
- * and the reads stride over at most 64 input rows.
+ * The replacement `Identity`: the output shares its input's buffer (one more reference), as the
+ * cpu backend's does, instead of a copy. Tensors are immutable, and tfjs clones every tensor a
+ * gradient needs for the backward pass (engine.saveTensorsForBackwardMode): copying them cost
+ * an `alexnet-cifar` step about 20 ms. Strings stay with `original`.
  */
-export function transposeMatrixOnHeap(x: TensorInfo, backend: BackendWasm): TensorInfo {
-  const rank = x.shape.length;
-  const rows = x.shape[rank - 2]!;
-  const cols = x.shape[rank - 1]!;
-  const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], x.dtype);
-  const src = view(x, backend);
-  const dst = view(out, backend);
-  for (let c0 = 0; c0 < cols; c0 += TILE) {
-    const c1 = Math.min(c0 + TILE, cols);
-    for (let r0 = 0; r0 < rows; r0 += TILE) {
-      const r1 = Math.min(r0 + TILE, rows);
-      for (let c = c0; c < c1; c++) {
-        let d = c * rows + r0;
-        for (let s = r0 * cols + c; d < c * rows + r1; d++, s += cols) dst[d] = src[s]!;
-      }
-    }
-  }
-  return out;
+export function makeIdentity(original: KernelConfig): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as IdentityInputs;
+    if (!onHeap(x)) return original.kernelFunc(args);
+    const backend = args.backend as BackendWasm;
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
 }
 
 /**

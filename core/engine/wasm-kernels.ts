@@ -7,7 +7,8 @@
  * uses XNNPACK without transposes, while the gradients of every dense layer need them (and
  * without them repacks a fresh weight slowly). We provide those three from the backend's own
  * XNNPACK-backed kernels; `MaxPoolGrad`, `LRN`/`LRNGrad` (./wasm-pool.ts, ./wasm-lrn.ts) and
- * `Slice`, `SplitV`, `Sum` (./wasm-heap.ts) as JavaScript loops over the wasm heap.
+ * `Slice`, `SplitV`, `Sum`, `Identity` (./wasm-heap.ts) and `Transpose` (./wasm-transpose.ts) as
+ * JavaScript loops over the wasm heap.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {
@@ -27,7 +28,8 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { makeSlice, makeSplitV, makeSum, transposeMatrixOnHeap } from './wasm-heap.js';
+import { makeIdentity, makeSlice, makeSplitV, makeSum } from './wasm-heap.js';
+import { makeTranspose, transposeMatrixOnHeap } from './wasm-transpose.js';
 import { makeLrn, makeLrnGrad } from './wasm-lrn.js';
 import { maxPoolGradOnHeap } from './wasm-pool.js';
 
@@ -619,4 +621,6 @@ export function registerWasmTrainingKernels(): void {
   replaceWasmKernel(tf.Slice, makeSlice);
   replaceWasmKernel(tf.SplitV, makeSplitV);
   replaceWasmKernel(tf.Sum, makeSum);
+  replaceWasmKernel(tf.Transpose, makeTranspose);
+  replaceWasmKernel(tf.Identity, makeIdentity);
 }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { lrnGradSimd, lrnSimd } from './simd-kernels.js';
 import type {
   KernelConfig,
   KernelFunc,
@@ -127,12 +128,14 @@ export function makeLrn(original: KernelConfig): KernelFunc {
     if (!applies(x)) return original.kernelFunc(args);
     const backend = args.backend as BackendWasm;
     const out = backend.makeOutput(x!.shape, 'float32');
+    const attrs = args.attrs as unknown as LRNAttrs;
+    if (lrnSimd(x!, out, attrs, backend)) return out;
     // Views after the allocation: growing the heap detaches earlier ones.
     lrnForward(
       backend.typedArrayFromHeap(x!) as Float32Array,
       backend.typedArrayFromHeap(out) as Float32Array,
       x!.shape[3]!,
-      args.attrs as unknown as LRNAttrs,
+      attrs,
     );
     return out;
   };
@@ -151,15 +154,10 @@ export function makeLrnGrad(original: KernelConfig): KernelFunc {
     }
     const backend = args.backend as BackendWasm;
     const dx = backend.makeOutput(x!.shape, 'float32');
+    const attrs = args.attrs as unknown as LRNAttrs;
+    if (lrnGradSimd(x!, y!, dy!, dx, attrs, backend)) return dx;
     const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-    lrnBackward(
-      heap(x!),
-      heap(y!),
-      heap(dy!),
-      heap(dx),
-      x!.shape[3]!,
-      args.attrs as unknown as LRNAttrs,
-    );
+    lrnBackward(heap(x!), heap(y!), heap(dy!), heap(dx), x!.shape[3]!, attrs);
     return dx;
   };
 }

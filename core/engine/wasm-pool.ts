@@ -3,6 +3,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo, backend_util } from '@tensorflow/tfjs-core';
+import { maxPoolGradSimd } from './simd-kernels.js';
 
 /**
  * Gradient of an NHWC max-pool with dilation 1: each window's dy goes to the first element (in
@@ -31,6 +32,7 @@ export function maxPoolGradOnHeap(
   const { filterHeight: kh, filterWidth: kw } = info;
   const { top, left } = info.padInfo;
   const out = backend.makeOutput(x.shape, 'float32');
+  if (maxPoolGradSimd(dy, x, out, info, backend)) return out;
   // Views after the allocation: growing the heap detaches earlier ones.
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
   const dys = backend.typedArrayFromHeap(dy) as Float32Array;

@@ -12,6 +12,7 @@ export const wasm: Rung<'wasm'> = {
   description: 'XNNPACK',
   // Single-threaded in Node, so each job keeps one core busy; with GPUs, one per GPU slot.
   concurrency: ({ gpus, cores }) => (gpus > 0 ? gpus : Math.max(1, cores)),
+  dataParallel: true,
   async probe(deps) {
     const dir = deps.packageDir(PACKAGE);
     if (dir === null) return `${PACKAGE} is not installed`;
@@ -23,13 +24,14 @@ export const wasm: Rung<'wasm'> = {
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
     await activate('wasm');
+    // One thread per engine: tfjs forces WASM_HAS_MULTITHREAD_SUPPORT off under Node (#3830), and
+    // a job on several threads runs several engines (core/train/shards.ts).
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-    const threads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
     return {
       tfBackend: 'wasm',
       package: PACKAGE,
       version: packageVersion(PACKAGE),
-      detail: `XNNPACK${simd ? ' SIMD' : ''}, ${threads ? 'multi-threaded' : '1 thread'}`,
+      detail: `XNNPACK${simd ? ' SIMD' : ''}`,
     };
   },
 };

@@ -1,12 +1,16 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { requireReadableImages } from '../data/probe.js';
+import { findCluster } from '../store/clusters.js';
 import { findDataset } from '../store/datasets.js';
 import { discardAfterEpoch, getRun, type RunRow } from '../store/runs.js';
 import type { Workbench } from '../store/workbench.js';
 import { checkpointEpoch, resolveCheckpoint, type CheckpointKind } from '../train/checkpoint.js';
 import { transaction } from '../store/db.js';
 import { checkAgainstDataset } from '../train/prepare.js';
+import { AUTO_THREADS, checkThreads, resolveThreads } from '../train/threads.js';
+import { jobsOnMachine } from '../store/active-jobs.js';
 import { validateRunConfig } from '../schema/run-config.js';
 import { NotFoundError, RefusedError, UserError } from '../util/errors.js';
 import type { JobHost } from './host.js';
@@ -56,6 +60,19 @@ export function startTraining(
     }
   }
   const { config, dataset } = runInputs(wb, run);
+  let threads: number;
+  if (host.remote) {
+    // On a cluster, auto threads are the CPUs the profile asks Slurm for (one when it asks for
+    // none); the node, not this machine, has to have them.
+    const cpus = run.cluster ? findCluster(wb.db, run.cluster)?.cpus : null;
+    threads = config.engine.threads !== AUTO_THREADS ? config.engine.threads : (cpus ?? 1);
+  } else {
+    // A run queued on a bigger machine (a shared home) is refused here, before anything starts.
+    checkThreads(config);
+    threads =
+      options.threads ??
+      resolveThreads(config, os.availableParallelism(), jobsOnMachine(wb.db, os.hostname()) + 1);
+  }
   if (resume) {
     const epoch = resumeFrom ? checkpointEpoch(resumeFrom) : 0;
     transaction(wb.db, () => discardAfterEpoch(wb.db, run.id, epoch));
@@ -63,7 +80,7 @@ export function startTraining(
   return new RunningJob(
     wb.db,
     host,
-    { kind: 'train', runId: run.id, config, runDir, dataset, resumeFrom },
+    { kind: 'train', runId: run.id, config, runDir, dataset, resumeFrom, threads },
     options,
   );
 }

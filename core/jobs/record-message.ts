@@ -1,7 +1,13 @@
 import type { JobSpec, WorkerMessage } from '../schema/messages.js';
 import type { Db } from '../store/db.js';
 import { upsertIndex } from '../store/indexes.js';
-import { addLog, insertEvaluation, insertMetrics, upsertCheckpoint } from '../store/runs.js';
+import {
+  addLog,
+  insertEvaluation,
+  insertMetrics,
+  setParam,
+  upsertCheckpoint,
+} from '../store/runs.js';
 
 /** Writes what one worker message says about its job's run; call inside a transaction. */
 export function recordMessage(db: Db, job: JobSpec, message: WorkerMessage): void {
@@ -19,6 +25,8 @@ export function recordMessage(db: Db, job: JobSpec, message: WorkerMessage): voi
           message.pid,
           runId,
         );
+        // The thread count auto (0) came to, where the engine trains on threads it was given.
+        if (message.threads) setParam(db, runId, 'engine.threads', message.threads);
       }
       addLog(
         db,

@@ -34,6 +34,11 @@ export interface JobOptions {
   onQueueState?: (state: QueueState) => void;
   /** The run is resubmitted after an interruption (its host counts these). */
   resubmission?: boolean;
+  /**
+   * Threads for a training job (the scheduler's share of the cores); without it, engine.threads,
+   * or for 'auto' the cores divided among the jobs running on this machine.
+   */
+  threads?: number;
 }
 
 /** How long a worker has to stop by itself after a cancel before it is killed. */

@@ -9,6 +9,8 @@ import { RemoteJobs } from './remote-jobs.js';
 import { startTraining } from './launch.js';
 import { jobMemoryBytes } from './memory.js';
 import type { WorkerMessage } from '../schema/messages.js';
+import { validateRunConfig, type RunConfig } from '../schema/run-config.js';
+import { AUTO_THREADS } from '../train/threads.js';
 import { RunClaimedError, type RunningJob } from './run-job.js';
 
 export interface SchedulerOptions {
@@ -16,6 +18,12 @@ export interface SchedulerOptions {
   concurrency: number;
   /** GPUs to pin jobs to, one job per GPU: slot i runs on GPU i. 0 or unset: no pinning. */
   gpus?: number;
+  /**
+   * The slots are CPU cores and the engine trains a job on several of them as data-parallel
+   * shards (wasm, cpu): a training job takes one slot per thread. Its threads are engine.threads,
+   * or for auto (0) the free cores divided among the jobs ready to start ({@link autoThreads}).
+   */
+  dataParallel?: boolean;
   /**
    * Free memory in bytes (os.freemem by default). A job starts only when its estimated peak fits
    * in it, except when nothing else runs, so that one job always can.
@@ -72,6 +80,7 @@ export class Scheduler {
   private readonly active = new Map<number, RunningJob>();
   /** Remote jobs other than training (evaluations, index builds) this host follows. */
   private readonly remote: RemoteJobs;
+  private readonly slots: number;
   private readonly free: number[];
   private reserved = 0;
   private baseline = 0;
@@ -84,7 +93,8 @@ export class Scheduler {
     private readonly host: JobHost,
     private readonly options: SchedulerOptions,
   ) {
-    this.free = Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => i);
+    this.slots = Math.max(1, options.concurrency);
+    this.free = Array.from({ length: this.slots }, (_, i) => i);
     this.remote = new RemoteJobs(wb, {
       backend: options.backend,
       remoteHosts: options.remoteHosts,
@@ -105,6 +115,32 @@ export class Scheduler {
    * another live host has it running or queued.
    */
   enqueue(runId: number, resume = false, resubmission = false): void {
+    try {
+      this.queue(runId, resume, resubmission);
+    } finally {
+      this.pump();
+    }
+  }
+
+  /**
+   * Queues several runs before starting any, so that auto threads share the cores among them
+   * (a sweep) instead of giving the first all of them. Refused runs are skipped; the first
+   * refusal is thrown once the others are queued.
+   */
+  enqueueAll(runIds: readonly number[]): void {
+    let refused: unknown = null;
+    for (const id of runIds) {
+      try {
+        this.queue(id, false);
+      } catch (err) {
+        refused ??= err;
+      }
+    }
+    this.pump();
+    if (refused) throw refused;
+  }
+
+  private queue(runId: number, resume: boolean, resubmission = false): void {
     if (this.active.has(runId) || this.queuedIds.includes(runId)) return;
     const host = this.remoteHostOf(runId);
     const claimed = this.wb.db
@@ -118,9 +154,9 @@ export class Scheduler {
         `run ${runId} is already running or queued in another workbench process`,
       );
     this.options.onStatus?.(runId, 'queued');
+    // A cluster's run goes to its queue at once, which decides when it starts.
     if (host) return this.startRun(runId, resume, null, host, resubmission);
     this.waiting.push({ kind: 'train', runId, resume, resubmission });
-    this.pump();
   }
 
   /** The remote host a run is sent to, or null when it runs on this machine. */
@@ -149,17 +185,21 @@ export class Scheduler {
       )
       .all(this.lease.id, Date.now() / 1000) as { id: number; started: number }[];
     const taken: number[] = [];
-    for (const { id, started } of orphans) {
-      try {
-        this.enqueue(id, Boolean(started));
-        taken.push(id);
-      } catch (err) {
-        if (err instanceof RefusedError) continue;
-        // Its cluster's profile is gone: said on the run, which the user may send elsewhere.
-        if (!(err instanceof UserError)) throw err;
-        finishRun(this.wb.db, id, 'failed', { message: errorMessage(err) });
-        this.options.onStatus?.(id, 'failed');
+    try {
+      for (const { id, started } of orphans) {
+        try {
+          this.queue(id, Boolean(started));
+          taken.push(id);
+        } catch (err) {
+          if (err instanceof RefusedError) continue;
+          // Its cluster's profile is gone: said on the run, which the user may send elsewhere.
+          if (!(err instanceof UserError)) throw err;
+          finishRun(this.wb.db, id, 'failed', { message: errorMessage(err) });
+          this.options.onStatus?.(id, 'failed');
+        }
       }
+    } finally {
+      this.pump();
     }
     return taken;
   }
@@ -300,18 +340,18 @@ export class Scheduler {
     this.settle();
   }
 
-  private take(gpuSlot: number, bytes: number): Slot {
+  private take(slots: number[], bytes: number): Slot {
     this.held++;
     this.reserved += bytes;
     let released = false;
     return {
-      gpu: this.options.gpus ? gpuSlot % this.options.gpus : null,
+      gpu: this.options.gpus ? slots[0]! % this.options.gpus : null,
       release: () => {
         if (released) return;
         released = true;
         this.held--;
         this.reserved -= bytes;
-        this.free.push(gpuSlot);
+        this.free.push(...slots);
         this.free.sort((a, b) => a - b);
         this.pump();
         this.settle();
@@ -332,38 +372,57 @@ export class Scheduler {
     return this.reserved + bytes <= this.baseline;
   }
 
-  private bytesOf(w: Waiting): number {
-    if (w.kind === 'job') return w.bytes;
-    const run = getRun(this.wb.db, w.runId);
+  /** The stored config of a queued run, or null when it is gone or unreadable (the start fails then). */
+  private configOf(runId: number): RunConfig | null {
+    const run = getRun(this.wb.db, runId);
     try {
-      return run ? jobMemoryBytes(JSON.parse(run.config)) : 0;
+      return run ? validateRunConfig(JSON.parse(run.config)) : null;
     } catch {
-      return 0;
+      return null;
     }
+  }
+
+  /** Slots (threads) the job at the head of the queue takes. */
+  private threadsOf(w: Waiting): number {
+    if (w.kind === 'job' || !this.options.dataParallel) return 1;
+    const setting = this.configOf(w.runId)?.engine.threads ?? AUTO_THREADS;
+    if (setting !== AUTO_THREADS) return Math.min(setting, this.slots);
+    return autoThreads(this.free.length, this.waiting.length);
+  }
+
+  private bytesOf(w: Waiting, threads: number): number {
+    if (w.kind === 'job') return w.bytes;
+    const config = this.configOf(w.runId);
+    return config ? jobMemoryBytes(config, threads) : 0;
   }
 
   private pump(): void {
     while (this.free.length > 0 && this.waiting.length > 0 && !this.closed) {
       const next = this.waiting[0]!;
-      const bytes = this.bytesOf(next);
+      const threads = this.threadsOf(next);
+      // A job asking for more threads than are free waits for them, and the queue behind it.
+      if (threads > this.free.length) break;
+      const bytes = this.bytesOf(next, threads);
       if (!this.fits(bytes)) break;
       this.waiting.shift();
-      const slot = this.take(this.free.shift()!, bytes);
+      const slot = this.take(this.free.splice(0, threads), bytes);
       if (next.kind === 'job') {
         next.resolve(slot);
         continue;
       }
-      this.startRun(next.runId, next.resume, slot, this.host, next.resubmission);
+      this.startRun(next.runId, next.resume, slot, this.host, next.resubmission, threads);
     }
     this.settle();
   }
 
+  /** Starts a training job: in `slot` on `threads` of this machine's cores, or remotely. */
   private startRun(
     runId: number,
     resume: boolean,
     slot: Slot | null,
     host: JobHost,
     resubmission: boolean,
+    threads?: number,
   ): void {
     const run = getRun(this.wb.db, runId);
     if (!run) {
@@ -376,6 +435,7 @@ export class Scheduler {
         backend: this.options.backend,
         gpu: slot?.gpu ?? null,
         resubmission,
+        threads,
         onMessage: (m) => this.options.onMessage?.(runId, m),
         onQueueState: (state) => this.queueState(runId, state),
       });
@@ -421,6 +481,18 @@ export class Scheduler {
 }
 
 /**
+ * The threads of an auto training job when `free` cores are free and `ready` jobs wait (this
+ * one included): the free cores split evenly among as many of them as can start, so a job alone
+ * gets every core and a sweep runs one single-threaded job per core. Two jobs on one thread each
+ * train more images per second in all than two jobs one after the other on two threads each
+ * (README, Performance: `npm run bench -- --only concurrency`), so waiting jobs are given cores
+ * of their own rather than a share of a bigger job's.
+ */
+export function autoThreads(free: number, ready: number): number {
+  return Math.max(1, Math.floor(free / Math.max(1, Math.min(ready, free))));
+}
+
+/**
  * Jobs at once, by the policy of the rung the engine probe names (core/engine/<rung>.ts): one
  * per GPU; without one, one per core for the single-threaded rungs (wasm, cpu), since each such
  * job keeps exactly one core busy; otherwise one, since libtensorflow spreads a single job over
@@ -435,4 +507,19 @@ export async function defaultConcurrency(
   const backend = await engine().catch(() => 'unknown');
   if (!(BACKENDS as readonly string[]).includes(backend)) return Math.max(1, gpus);
   return rung(backend as BackendName).concurrency({ gpus, cores });
+}
+
+/**
+ * Whether the scheduler's slots are cores that a training job takes one per thread: without GPUs,
+ * on a rung that runs a job's threads as data-parallel shards (wasm, cpu).
+ */
+export async function dataParallelSlots(
+  gpus: number,
+  engine: () => Promise<string>,
+): Promise<boolean> {
+  if (gpus > 0) return false;
+  const backend = await engine().catch(() => 'unknown');
+  return (BACKENDS as readonly string[]).includes(backend)
+    ? rung(backend as BackendName).dataParallel === true
+    : false;
 }

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectBackend } from '../engine/backends.js';
+import { rung, selectBackend } from '../engine/backends.js';
 import { checkEngine, explainEngineError } from '../engine/faults.js';
 import { errorMessage, serializeError } from '../util/errors.js';
 import { storageError } from '../util/system-errors.js';
 import { runEvaluation } from '../train/eval-job.js';
 import { validateRunConfig } from '../schema/run-config.js';
+import { threadsNote } from '../train/threads.js';
 import { runTraining } from '../train/trainer.js';
 import { runEmbedding, runFeatureExtraction } from '../retrieval/feature-job.js';
 import { runAnalysis } from '../analysis/analysis-job.js';
@@ -102,13 +103,17 @@ let started = false;
 async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void> {
   tf.enableProdMode();
   const selection = await selectBackend(start.backend);
+  const job = start.job;
+  const threads =
+    job.kind === 'train' && rung(selection.engine.backend).dataParallel ? job.threads : undefined;
   await io.send({
     type: 'started',
     pid: process.pid,
-    engine: selection.engine,
+    // 'XNNPACK SIMD, 2 threads': the run's engine line says how many threads it trains on.
+    engine: { ...selection.engine, detail: selection.engine.detail + threadsNote(threads) },
     skipped: selection.skipped,
+    ...(threads ? { threads } : {}),
   });
-  const job = start.job;
   const config = validateRunConfig(job.config);
   if (job.kind === 'train') {
     const status = await runTraining({
@@ -116,6 +121,7 @@ async function run(start: Extract<HostMessage, { type: 'start' }>): Promise<void
       dataset: job.dataset,
       runDir: job.runDir,
       resumeFrom: job.resumeFrom,
+      threads: threads ?? 1,
       emit: (m) => void io.send(m),
       cancelled: () => cancelled,
     });

@@ -42,6 +42,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
       adapter: gpuAdapterSchema.optional(),
     }),
     skipped: z.array(z.object({ backend: z.string(), reason: z.string() })),
+    /** Threads a training job runs on, where the engine runs one per thread (wasm, cpu). */
+    threads: z.number().int().positive().optional(),
   }),
   z.object({
     type: z.literal('progress'),
@@ -160,6 +162,8 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [
     ...jobBase,
     /** Continue from the checkpoint in this folder (the run's last), or start afresh. */
     resumeFrom: z.string().nullable(),
+    /** Threads to train on (engine.threads resolved by the host); engines that spread over the machine themselves ignore it. */
+    threads: z.number().int().positive().default(1),
   }),
   z.object({
     kind: z.literal('eval'),

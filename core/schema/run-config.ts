@@ -131,11 +131,30 @@ export const dataSchema = z.strictObject({
     .register(settingMeta, data('pixels are multiplied by this after the mean is subtracted')),
 });
 
+export const engineSchema = z.strictObject({
+  // On wasm and cpu each thread trains a share of every batch (data-parallel), with the same
+  // update as one thread; libtensorflow and GPUs spread a job over the machine themselves.
+  threads: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024)
+    .register(
+      settingMeta,
+      run(
+        'threads one training job runs on, at most the cores; 0 (auto) divides the cores among the jobs running',
+        { aliases: ['threads'], unit: 'threads' },
+      ),
+    ),
+});
+
 export const runConfigSchema = z.strictObject({
   model: modelConfigSchema,
   optim: optimSchema,
   schedule: scheduleSchema,
   data: dataSchema,
+  // Runs recorded before the setting existed have none: they ran as 'auto' (0) does.
+  engine: engineSchema.default({ threads: 0 }),
   batchSize: z
     .number()
     .int()
@@ -178,6 +197,7 @@ export const runConfigSchema = z.strictObject({
 export type RunConfig = z.infer<typeof runConfigSchema>;
 export type OptimConfig = z.infer<typeof optimSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export type EngineConfig = z.infer<typeof engineSchema>;
 
 /**
  * The paper's training recipe (section 5) around a model: SGD with momentum 0.9 and weight decay
@@ -207,6 +227,7 @@ export function defaultRunConfig(model: ModelConfig): RunConfig {
       threshold: 0.001,
     },
     data: { randomCrop: true, flip: true, pcaSigma: 0.1, mean: 'image', scale: 1 },
+    engine: { threads: 0 },
     batchSize: 128,
     epochs: 90,
     evalEvery: 1,
@@ -258,10 +279,14 @@ export function flattenParams(config: RunConfig): Record<string, string | number
   return out;
 }
 
-/** A stable hash of the config (keys sorted), to spot identical runs. */
+/**
+ * A stable hash of the config (keys sorted), to spot identical runs. The engine settings are
+ * left out: the thread count changes how fast a run trains, not what it learns.
+ */
 export function configHash(config: RunConfig): string {
   const params = flattenParams(config);
   const text = Object.keys(params)
+    .filter((k) => !k.startsWith('engine.'))
     .sort()
     .map((k) => `${k}=${String(params[k])}`)
     .join('\n');

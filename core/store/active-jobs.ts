@@ -16,6 +16,17 @@ export function endActiveJob(db: Db, id: number): void {
   db.prepare('DELETE FROM active_jobs WHERE id = ?').run(id);
 }
 
+/** Jobs running now on `machine` (a host name), under live leases of any host. */
+export function jobsOnMachine(db: Db, machine: string, at = Date.now() / 1000): number {
+  return db
+    .prepare(
+      `SELECT COUNT(*) FROM active_jobs j
+       JOIN host_leases l ON l.id = j.host_id AND l.renewed_at + l.ttl_s >= ? AND l.machine = ?`,
+    )
+    .pluck()
+    .get(at, machine) as number;
+}
+
 /**
  * What uses a dataset now: jobs of live hosts (any kind) and training runs that are running or
  * queued, as "run N (kind)" phrases; empty when the dataset is free to remove.

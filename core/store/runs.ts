@@ -117,6 +117,13 @@ export function insertRun(
   });
 }
 
+/** Sets one param of a run (a value resolved when it started, such as engine.threads). */
+export function setParam(db: Db, runId: number, key: string, value: string | number): void {
+  db.prepare(
+    'INSERT INTO params (run_id, key, value, num) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, num = excluded.num',
+  ).run(runId, key, String(value), typeof value === 'number' ? value : null);
+}
+
 export function getRun(db: Db, id: number): RunRow | undefined {
   return db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined;
 }

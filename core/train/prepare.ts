@@ -6,6 +6,7 @@ import { PRESET_NAMES, presetConfig } from '../schema/model-config.js';
 import { presetRunConfig, validateRunConfig, type RunConfig } from '../schema/run-config.js';
 import { applyRunSettings, findSetting } from '../schema/apply-settings.js';
 import { runSettings } from '../schema/settings.js';
+import { checkThreads } from './threads.js';
 
 export interface RunRequest {
   /** A dataset id or name, optionally with a version: `pets@2`. */
@@ -34,8 +35,8 @@ function findRequested(db: Db, request: RunRequest): { dataset: DatasetRow; vers
 /**
  * Turns a request into a validated run config for a version of a dataset, before any job
  * starts: the model gets the dataset's image size and class count, and a config that cannot
- * work with the dataset (a crop larger than its images, another number of classes) is refused
- * clearly. The preset's crop is never shrunk to fit behind the user's back: that would be
+ * work with the dataset (a crop larger than its images, another number of classes) or this
+ * machine (more threads than it has cores) is refused clearly. The preset's crop is never shrunk to fit behind the user's back: that would be
  * another network.
  */
 export function prepareRun(
@@ -59,7 +60,7 @@ export function prepareRun(
   });
   if (!setsCrop && base.model.inputSize > dataset.imageSize)
     throw cropTooLarge(base.model.inputSize, dataset);
-  const config = applyRunSettings(base, settings);
+  const config = checkThreads(applyRunSettings(base, settings));
   checkAgainstDataset(config, dataset);
   return { config, dataset: found.dataset, version };
 }

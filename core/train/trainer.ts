@@ -1,18 +1,18 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import seedrandom from 'seedrandom';
 import { BatchLoader, epochPlan } from '../data/batches.js';
 import { DatasetCache } from '../data/dataset.js';
 import type { TransformSpec } from '../data/transform.js';
 import type { DatasetPayload, MetricPoint, WorkerMessage } from '../schema/messages.js';
 import { checkEngine } from '../engine/faults.js';
-import { buildAlexNet, tapModel } from '../model/alexnet.js';
+import { buildAlexNet } from '../model/alexnet.js';
 import { preprocessingFor, type Preprocessing } from '../model/preprocessing.js';
 import { loadCheckpoint, promoteToBest, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import type { RunConfig } from '../schema/run-config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { Optimizer, type Param } from './optimizer.js';
+import { Optimizer } from './optimizer.js';
 import { LrSchedule } from './schedule.js';
+import { ShardedStepper } from './shards.js';
+import { LocalStepper, trainee, type Stepper } from './step.js';
 
 export interface TrainContext {
   config: RunConfig;
@@ -20,6 +20,8 @@ export interface TrainContext {
   runDir: string;
   /** A checkpoint folder to continue from, or null for a fresh start. */
   resumeFrom: string | null;
+  /** Threads each step runs on: 1, or data-parallel shards (./shards.ts) on wasm and cpu. */
+  threads: number;
   emit(message: WorkerMessage): void;
   cancelled(): boolean;
 }
@@ -105,22 +107,39 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
       bestValTop1Error: null,
     };
   }
-  // Dropout masks come from Math.random: seed it so a run (and a resumed epoch) is reproducible.
-  seedrandom(`${config.seed}:${state.epoch}`, { global: true });
-
-  const logits = tapModel(model, 'fc8');
-  const params = trainableParams(model);
-  const optimizer = new Optimizer(config.optim, params);
+  // Dropout masks are keyed by (seed, step, image), so a run, a resumed run and the same run on
+  // more threads all drop the same units.
+  const t = trainee(
+    model,
+    { inputSize: config.model.inputSize, classes: dataset.classes.length },
+    config.seed,
+  );
+  const logits = t.logits;
+  const optimizer = new Optimizer(config.optim, t.params);
   if (optimizerState) {
     optimizer.restore(optimizerState.steps, optimizerState.tensors);
-    for (const t of optimizerState.tensors.values()) t.dispose();
+    for (const s of optimizerState.tensors.values()) s.dispose();
+  }
+  let stepper: Stepper;
+  try {
+    stepper =
+      ctx.threads > 1
+        ? await ShardedStepper.start(t, optimizer, {
+            threads: ctx.threads,
+            model: config.model,
+            seed: config.seed,
+          })
+        : new LocalStepper(t, optimizer);
+  } catch (err) {
+    optimizer.dispose();
+    model.dispose();
+    throw err;
   }
   const schedule = new LrSchedule(config.schedule, config.optim.lr, state.schedule);
   const trainLoader = new BatchLoader(dataset.dir, dataset.size, trainSpec(config), 2);
   const evalLoader = new BatchLoader(dataset.dir, dataset.size, evalSpec(config, false), 2);
   const labelOf = new Map(dataset.trainIdx.map((idx, i) => [idx, dataset.trainLabels[i]!]));
   const classes = dataset.classes.length;
-  const crop = config.model.inputSize;
   const metric = (key: string, value: number, epoch: number): MetricPoint => ({
     key,
     value,
@@ -175,17 +194,7 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
         const t0 = performance.now();
         const n = batch.indices.length;
         const labels = batch.indices.map((i) => labelOf.get(i)!);
-        const { loss, wrong } = await trainStep(
-          logits,
-          optimizer,
-          params,
-          batch.x,
-          labels,
-          n,
-          crop,
-          classes,
-          lr,
-        );
+        const { loss, wrong } = await stepper.step({ x: batch.x, labels, step: state.step }, lr);
         state.step++;
         // A lost GPU or one out of memory yields garbage or nothing: stop at this step.
         checkEngine();
@@ -320,60 +329,8 @@ export async function runTraining(ctx: TrainContext): Promise<'completed' | 'can
     }
     return 'completed';
   } finally {
-    await Promise.all([trainLoader.close(), evalLoader.close()]);
+    await Promise.all([trainLoader.close(), evalLoader.close(), stepper.close()]);
     optimizer.dispose();
     model.dispose();
   }
-}
-
-/** One SGD step on a batch; returns the batch loss and the number of top-1 mistakes. */
-/** The model's trainable weights as the optimizer sees them (biases marked for caffeBias). */
-export function trainableParams(model: tfl.LayersModel): Param[] {
-  return model.trainableWeights.map((w) => ({
-    name: w.name,
-    variable: w.read() as tf.Variable,
-    isBias: w.name.endsWith('/bias'),
-  }));
-}
-
-/**
- * One SGD step on a batch: `x` is [n, crop, crop, 3] pixels, `labels` n class indices. Returns
- * the batch loss and how many it got wrong; a non-finite loss skips the update.
- */
-export async function trainStep(
-  logits: tfl.LayersModel,
-  optimizer: Optimizer,
-  params: Param[],
-  x: Float32Array,
-  labels: number[],
-  n: number,
-  crop: number,
-  classes: number,
-  lr: number,
-): Promise<{ loss: number; wrong: number }> {
-  let out: tf.Tensor | null = null;
-  const input = tf.tensor4d(x, [n, crop, crop, 3]);
-  const target = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes));
-  const { value, grads } = tf.variableGrads(
-    () => {
-      const y = logits.apply(input, { training: true }) as tf.Tensor;
-      out = tf.keep(y);
-      return tf.losses.softmaxCrossEntropy(target, y) as tf.Scalar;
-    },
-    params.map((p) => p.variable),
-  );
-  // Read asynchronously: the webgpu backend cannot read synchronously in Node.
-  const loss = (await value.data())[0]!;
-  let wrong = 0;
-  if (Number.isFinite(loss)) {
-    optimizer.apply(grads, lr);
-    const predicted = tf.tidy(() => tf.argMax(out!, 1));
-    const p = await predicted.data();
-    predicted.dispose();
-    labels.forEach((label, i) => {
-      if (p[i] !== label) wrong++;
-    });
-  }
-  tf.dispose([input, target, value, out!, ...Object.values(grads)]);
-  return { loss, wrong };
 }

@@ -1,26 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import seedrandom from 'seedrandom';
 import { randomPixels } from '../../bench/train-step.js';
-import { buildAlexNet, tapModel } from '../../core/model/alexnet.js';
+import { buildAlexNet } from '../../core/model/alexnet.js';
 import { applyModelSettings } from '../../core/schema/apply-settings.js';
 import { presetConfig, type ModelConfig, type PresetName } from '../../core/schema/model-config.js';
 import { defaultRunConfig, type OptimConfig } from '../../core/schema/run-config.js';
 import { predictBatch } from '../../core/train/evaluate.js';
 import { Optimizer, type Param } from '../../core/train/optimizer.js';
-import { trainableParams, trainStep } from '../../core/train/trainer.js';
+import { LocalStepper, trainee } from '../../core/train/step.js';
 
 /** A preset with `--set` settings applied (`conv1.filters=8`, `fc=16,16`…). */
 export function tinyConfig(preset: PresetName, settings: string[]): ModelConfig {
   return applyModelSettings(presetConfig(preset), settings);
 }
 
-/** A network on the current backend, stepped by the trainer's own trainStep and Optimizer. */
+/** A network on the current backend, stepped by the trainer's own stepper and Optimizer. */
 export interface Stepper {
   model: tfl.LayersModel;
   logits: tfl.LayersModel;
   params: Param[];
-  /** One SGD step on the batch, with dropout masks seeded by `seed`. */
+  /** One SGD step on the batch, with dropout masks keyed by `seed`. */
   step(batch: Batch, lr: number, seed: string): Promise<{ loss: number; wrong: number }>;
   /** The weights, read back, in the model's order. */
   weights(): Promise<Float32Array[]>;
@@ -42,19 +41,18 @@ export function randomBatch(config: ModelConfig, n: number, seed: number): Batch
 
 export function stepper(config: ModelConfig, optim: Partial<OptimConfig> = {}, seed = 1): Stepper {
   const model = buildAlexNet(config, { seed });
-  const logits = tapModel(model, 'fc8');
-  const params = trainableParams(model);
+  const t = trainee(model, config, seed);
+  const { logits, params } = t;
   const optimizer = new Optimizer({ ...defaultRunConfig(config).optim, ...optim }, params);
+  const local = new LocalStepper(t, optimizer);
   return {
     model,
     logits,
     params,
-    async step(batch, lr, dropoutSeed) {
-      // The trainer seeds Math.random, which draws the dropout masks, the same way.
-      seedrandom(dropoutSeed, { global: true });
-      const n = batch.labels.length;
-      const { inputSize, classes } = config;
-      return trainStep(logits, optimizer, params, batch.x, batch.labels, n, inputSize, classes, lr);
+    step(batch, lr, dropoutSeed) {
+      // Dropout masks are keyed by (seed, step): the same text gives the same masks anywhere.
+      const step = [...dropoutSeed].reduce((h, c) => Math.imul(h ^ c.charCodeAt(0), 16777619), 0);
+      return local.step({ x: batch.x, labels: batch.labels, step: step >>> 0 }, lr);
     },
     weights: () => Promise.all(params.map((p) => p.variable.data() as Promise<Float32Array>)),
     dispose() {

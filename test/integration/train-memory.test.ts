@@ -1,36 +1,17 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importDataset } from '../../core/data/import.js';
-import { selectBackend } from '../../core/engine/backends.js';
+import { describe, expect, it } from 'vitest';
 import { datasetPayload } from '../../core/jobs/payload.js';
-import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { runTraining } from '../../core/train/trainer.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { tinyTrainingHome } from '../helpers/tiny-training.js';
 
 /** Tensors must not pile up across epochs: a leak of one tensor per step ends a long run. */
-const home = tempDir('svw-home-');
-let wb: Workbench;
-
-beforeAll(async () => {
-  wb = openWorkbench(home.dir);
-  await importDataset(
-    wb.db,
-    path.join(ROOT, 'demo/cifar10-demo'),
-    { name: 'tiny', maxPerClass: 8 },
-    wb.paths,
-  );
-  tf.enableProdMode();
-  await selectBackend('wasm');
-});
-afterAll(() => {
-  wb.close();
-  home.cleanup();
-});
+const home = tinyTrainingHome(8);
 
 describe('training memory', () => {
   it('keeps the number of live tensors constant from epoch to epoch', async () => {
+    const wb = home.wb();
     const { config, dataset } = prepareRun(wb.db, {
       dataset: 'tiny',
       preset: 'alexnet-cifar',
@@ -43,6 +24,7 @@ describe('training memory', () => {
       dataset: datasetPayload(wb.db, wb.paths, dataset.id),
       runDir: path.join(home.dir, 'runs', 'memory'),
       resumeFrom: null,
+      threads: 1,
       emit: (m) => {
         if (m.type === 'epoch') counts.push(tf.memory().numTensors);
       },

@@ -17,10 +17,11 @@ const torch = (name: string, batch: number, imagesPerSec: number, threads: numbe
 });
 
 describe('the PyTorch comparison', () => {
-  it('pairs results by kind, preset and batch, ratio = ours ÷ PyTorch with one thread', () => {
+  it('pairs results by kind, preset, batch and threads, ratio = ours ÷ PyTorch on as many', () => {
     const rows = compareWithReference(
       [
         ours('train alexnet-cifar', 128, 80),
+        { ...ours('train alexnet-cifar', 128, 140), threads: 2 },
         ours('forward alexnet-cifar', 128, 300),
         ours('train alexnet-paper', 16, 4),
         ours('import cifar10-small (32×32 JPEG)', 1, 1500),
@@ -29,6 +30,7 @@ describe('the PyTorch comparison', () => {
         torch('train alexnet-cifar', 128, 160, 1),
         torch('train alexnet-cifar', 128, 250, 2),
         torch('forward alexnet-cifar', 128, 400, 1),
+        torch('forward alexnet-cifar', 128, 500, 2),
         // Another batch size is not the same case.
         torch('train alexnet-paper', 32, 5, 1),
       ],
@@ -38,16 +40,26 @@ describe('the PyTorch comparison', () => {
         kind: 'train',
         preset: 'alexnet-cifar',
         batch: 128,
+        threads: 1,
         oursImagesPerSec: 80,
         referenceImagesPerSec: 160,
         ratio: 0.5,
-        referenceAllThreads: 2,
-        referenceAllThreadsImagesPerSec: 250,
+      },
+      {
+        kind: 'train',
+        preset: 'alexnet-cifar',
+        batch: 128,
+        threads: 2,
+        oursImagesPerSec: 140,
+        referenceImagesPerSec: 250,
+        ratio: 0.56,
+        scaling: 1.75,
       },
       {
         kind: 'forward',
         preset: 'alexnet-cifar',
         batch: 128,
+        threads: 1,
         oursImagesPerSec: 300,
         referenceImagesPerSec: 400,
         ratio: 0.75,
@@ -55,9 +67,13 @@ describe('the PyTorch comparison', () => {
     ]);
   });
 
-  it('prints training rows first, numbers right-aligned, a dash where one thread was all', () => {
+  it('prints training rows first, numbers right-aligned, our scaling where threads > 1', () => {
     const rows = compareWithReference(
-      [ours('forward alexnet-paper', 16, 15.04), ours('train alexnet-paper', 16, 3.9)],
+      [
+        ours('forward alexnet-paper', 16, 15.04),
+        ours('train alexnet-paper', 16, 3.9),
+        { ...ours('train alexnet-paper', 16, 7.02), threads: 2 },
+      ],
       [
         torch('forward alexnet-paper', 16, 13.6, 1),
         torch('train alexnet-paper', 16, 4.7, 1),
@@ -65,15 +81,16 @@ describe('the PyTorch comparison', () => {
       ],
     );
     expect(formatComparison(rows).split('\n')).toEqual([
-      '         preset         batch  ours img/s  PyTorch 1 thread  ours ÷ PyTorch  PyTorch all threads',
-      'train    alexnet-paper     16         3.9               4.7           0.83×              6.2 (2)',
-      'forward  alexnet-paper     16        15.0              13.6           1.11×                    —',
+      '         preset         batch  threads  ours img/s  PyTorch img/s  ours ÷ PyTorch  ours ÷ ours on 1 thread',
+      'train    alexnet-paper     16        1         3.9            4.7           0.83×                        —',
+      'train    alexnet-paper     16        2         7.0            6.2           1.13×                    1.80×',
+      'forward  alexnet-paper     16        1        15.0           13.6           1.11×                        —',
     ]);
   });
 
   it('shows memory, thread and scaling figures in the summary line', () => {
     const line = formatResult({
-      ...ours('train alexnet-cifar, 2 jobs at once (sum)', 128, 150),
+      ...ours('train alexnet-cifar, 2 jobs at once on 1 thread each (sum)', 128, 150),
       jobs: 2,
       scaling: 1.9,
       peakRssMB: 2900,
@@ -82,6 +99,8 @@ describe('the PyTorch comparison', () => {
       threads: 1,
     });
     expect(line).toContain('150.0 img/s');
-    expect(line).toContain('1 thread  peak RSS 2900 MB  33 tensors, 484 MB  1.90× one job');
+    expect(line).toContain(
+      '1 thread  peak RSS 2900 MB  33 tensors, 484 MB  1.90× one job on 1 thread',
+    );
   });
 });

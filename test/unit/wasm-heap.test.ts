@@ -186,6 +186,21 @@ describe('wasm Slice, SplitV and Sum', () => {
     tf.dispose([x, s, total, ...parts]);
   });
 
+  it('identity shares its input buffer, which outlives the input', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const buffers = wasmBuffers();
+    const y = x.clone();
+    expect(wasmBuffers()).toBe(buffers);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    y.dispose();
+    expect(wasmBuffers()).toBe(buffers - 1);
+    // A gradient that saves its inputs (clones them) still equals cpu.
+    const f = () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), v)))(tf.tensor([-1, 2, 3]));
+    expect(await run('wasm', f)).toEqual(await run('cpu', f));
+  });
+
   it('leave strings to the original kernels', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor(['a', 'b', 'c', 'd'], [4], 'string');

@@ -309,6 +309,15 @@ const POOL_CASES: PoolCase[] = [
     pad: 'same',
   },
   { name: 'numeric pad 1', x: [2, 10, 11, 3], filterSize: 3, strides: 2, pad: 1 },
+  // Channels in fours take the SIMD kernel (core/engine/simd-kernels.wat); the rest, JavaScript.
+  { name: '3x3/2 same, 12 channels', x: [2, 9, 7, 12], filterSize: 3, strides: 2, pad: 'same' },
+  {
+    name: '4x3 window, strides [2, 3], same, 8 channels',
+    x: [2, 10, 11, 8],
+    filterSize: [4, 3],
+    strides: [2, 3],
+    pad: 'same',
+  },
   {
     name: '2x2/3 valid, inputs no window reads',
     x: [2, 11, 10, 3],
