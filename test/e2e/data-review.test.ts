@@ -48,6 +48,8 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.goto(served.url);
+  // The app's first navigation ends before the tests change the route, or it would undo theirs.
+  await page.waitForSelector(testId('runs-count'));
 });
 
 afterAll(async () => {

@@ -116,7 +116,8 @@ describe('the workbench in a browser', () => {
     await page.waitForSelector(testId('schedule-preview'));
     await screenshot(page, '06-new-run');
     await page.click(testId('start-button'));
-    await page.waitForURL(/#\/runs\/\d+/);
+    // Beside the other test files' training workers the host can take a while to answer.
+    await page.waitForURL(/#\/runs\/\d+/, { timeout: 120_000 });
     await expect
       .poll(() => page.locator(testId('run-status')).first().textContent(), { timeout: 300_000 })
       .toMatch(/completed/);
