@@ -163,9 +163,13 @@ export const methodInputs = {
   /** A grid or random search, with or without ASHA early stopping; its runs are queued. */
   createSweep: sweepSpecSchema.extend({
     datasetId: id,
+    /** The dataset version its trials train on; the newest when omitted. */
+    datasetVersion: id.optional(),
     preset: shortText,
     experiment: shortText.optional(),
     name: shortText.optional(),
+    /** The cluster profile its trials run on (listClusters); this machine when omitted. */
+    on: shortText.optional(),
     start: z.boolean(),
   }),
   listSweeps: z.strictObject({}),
@@ -175,12 +179,14 @@ export const methodInputs = {
   /** The paper's ablation study on a dataset: each variant with N seeds, queued. */
   createAblation: z.strictObject({
     datasetId: id,
+    datasetVersion: id.optional(),
     preset: shortText,
     seeds: z.number().int().min(1).max(20).optional(),
     epochs: z.number().int().min(1).max(10_000).optional(),
     settings: settings.optional(),
     experiment: shortText.optional(),
     name: shortText.optional(),
+    on: shortText.optional(),
     start: z.boolean(),
   }),
   /** An ablation study's table, with its CSV and Markdown exports. */

@@ -73,12 +73,16 @@ export function newRunApi(ctx: ServiceContext) {
       },
       [{ trial: '1', extra }],
     );
-    return insertRun(db, {
-      experiment: input.experiment || 'default',
-      name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
-      datasetId: dataset.id,
-      datasetVersion: version,
-      config: runs[0]!.config,
+    return transaction(db, () => {
+      const id = insertRun(db, {
+        experiment: input.experiment || 'default',
+        name: [input.name ?? '', ...extra].filter(Boolean).join(' ') || undefined,
+        datasetId: dataset.id,
+        datasetVersion: version,
+        config: runs[0]!.config,
+      });
+      if (input.on !== undefined) setRunCluster(db, id, input.on);
+      return id;
     });
   };
   const handlers: Pick<
@@ -157,6 +161,7 @@ export function newRunApi(ctx: ServiceContext) {
               preset: input.preset,
               experiment: input.experiment,
               name: input.name,
+              on: input.on,
               spec: {
                 method: 'grid',
                 settings: input.settings,
@@ -173,10 +178,6 @@ export function newRunApi(ctx: ServiceContext) {
                 ),
               ],
             };
-      if (input.on !== undefined) {
-        const on = input.on;
-        transaction(db, () => created.runIds.forEach((id) => setRunCluster(db, id, on)));
-      }
       ctx.emit({ type: 'runs-changed' });
       // Queued together, so that auto threads share the cores among them; the runs of a sweep
       // for a cluster are submitted as one job array.

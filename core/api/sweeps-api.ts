@@ -13,15 +13,28 @@ export function sweepsApi(ctx: ServiceContext) {
   const { db } = ctx.wb;
   const queued = (created: { sweepId: number; runIds: number[] }, start: boolean) => {
     ctx.emit({ type: 'runs-changed' });
-    if (start) for (const id of created.runIds) ctx.scheduler.enqueue(id);
+    // Queued together, so that auto threads share the cores among them; a cluster's trials go
+    // out as one job array.
+    if (start) ctx.scheduler.enqueueAll(created.runIds);
     return created;
   };
   const handlers: Pick<
     Handlers,
     'createSweep' | 'listSweeps' | 'getSweep' | 'cancelSweep' | 'createAblation' | 'ablationTable'
   > = {
-    createSweep: ({ datasetId, preset, experiment, name, start, ...spec }) =>
-      queued(createSweep(db, { dataset: datasetId, preset, experiment, name, spec }), start),
+    createSweep: ({ datasetId, datasetVersion, preset, experiment, name, on, start, ...spec }) =>
+      queued(
+        createSweep(db, {
+          dataset: datasetId,
+          version: datasetVersion,
+          preset,
+          experiment,
+          name,
+          on,
+          spec,
+        }),
+        start,
+      ),
 
     listSweeps: () => sweepSummaries(db),
 
@@ -40,8 +53,11 @@ export function sweepsApi(ctx: ServiceContext) {
       return { cancelled };
     },
 
-    createAblation: ({ datasetId, start, ...request }) =>
-      queued(createAblation(db, { dataset: datasetId, ...request }), start),
+    createAblation: ({ datasetId, datasetVersion, start, ...request }) =>
+      queued(
+        createAblation(db, { dataset: datasetId, version: datasetVersion, ...request }),
+        start,
+      ),
 
     ablationTable: ({ id }) => {
       const table = ablationTable(db, id);

@@ -1,5 +1,6 @@
 import { probeBackends, type BackendChoice } from '../engine/backends.js';
 import { detectGpus } from '../engine/system.js';
+import { ClusterHosts } from '../jobs/clusters.js';
 import { forkJobHost } from '../jobs/hosts/fork.js';
 import { defaultConcurrency, Scheduler } from '../jobs/scheduler.js';
 import { hostLease } from '../store/leases.js';
@@ -30,11 +31,15 @@ export async function runQueued(
     const why = run?.error && status !== 'running' ? `: ${run.error}` : '';
     note(`run ${runId} ${run?.sweepTrial ? `(${run.sweepTrial}) ` : ''}${status}${why}`);
   };
+  // Runs for a cluster go to its Slurm host; the others run here.
+  const clusters = new ClusterHosts(wb.db);
   const scheduler = new Scheduler(wb, forkJobHost, {
     concurrency,
     gpus,
     backend: options.backend,
     onStatus,
+    hostFor: (name) => clusters.hostFor(name),
+    remoteHosts: () => clusters.all(),
   });
   const stop = () => {
     note('stopping: the running runs are interrupted and resume later');
@@ -48,6 +53,7 @@ export async function runQueued(
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    clusters.close();
     hostLease(wb.db).release();
   }
 }

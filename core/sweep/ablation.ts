@@ -107,6 +107,8 @@ const EVALUATED = ABLATION_VARIANTS.filter((v) => v.metrics !== CENTRE);
 
 export interface AblationRequest {
   dataset: number | string;
+  /** The dataset version its runs train on; the newest when omitted. */
+  version?: number;
   preset: string;
   /** Seeds per variant (0 … seeds−1). */
   seeds?: number;
@@ -115,6 +117,8 @@ export interface AblationRequest {
   settings?: string[];
   experiment?: string;
   name?: string;
+  /** The cluster profile its runs go to; this machine when omitted. */
+  on?: string;
 }
 
 export const DEFAULT_SEEDS = 3;

@@ -6,7 +6,8 @@ import {
   type SweepSpecInput,
 } from '../schema/sweep.js';
 import { transaction, type Db } from '../store/db.js';
-import { insertRun } from '../store/runs.js';
+import { requireCluster } from '../store/clusters.js';
+import { insertRun, setRunCluster } from '../store/runs.js';
 import { insertSweep } from '../store/sweeps.js';
 import type { DatasetRow } from '../store/datasets.js';
 import { prepareRun } from '../train/prepare.js';
@@ -23,6 +24,8 @@ export interface SweepRequest {
   spec: SweepSpecInput;
   experiment?: string;
   name?: string;
+  /** The cluster profile its trials run on; this machine when omitted. */
+  on?: string;
 }
 
 export interface PlannedRun {
@@ -94,11 +97,21 @@ export function planRuns(
 /** Records a sweep and its runs (queued, not yet started) in one transaction. */
 export function insertSweepRuns(
   db: Db,
-  sweep: { name?: string; kind: SweepKind; experiment?: string; preset: string; spec: unknown },
+  sweep: {
+    name?: string;
+    kind: SweepKind;
+    experiment?: string;
+    preset: string;
+    spec: unknown;
+    /** The cluster profile its runs go to. */
+    on?: string;
+  },
   dataset: DatasetRow,
   runs: readonly PlannedRun[],
   version = 1,
 ): { sweepId: number; runIds: number[] } {
+  // An unknown cluster creates nothing.
+  if (sweep.on !== undefined) requireCluster(db, sweep.on);
   return transaction(db, () => {
     const experiment = sweep.experiment || 'default';
     const sweepId = insertSweep(db, {
@@ -109,8 +122,8 @@ export function insertSweepRuns(
       preset: sweep.preset,
       spec: sweep.spec,
     });
-    const runIds = runs.map((r) =>
-      insertRun(db, {
+    const runIds = runs.map((r) => {
+      const id = insertRun(db, {
         experiment,
         name:
           [sweep.name ?? '', ...(r.label ? [r.label] : r.extra)].filter(Boolean).join(' ') ||
@@ -119,8 +132,10 @@ export function insertSweepRuns(
         datasetVersion: version,
         config: r.config,
         sweep: { id: sweepId, trial: r.trial },
-      }),
-    );
+      });
+      if (sweep.on !== undefined) setRunCluster(db, id, sweep.on);
+      return id;
+    });
     return { sweepId, runIds };
   });
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostService } from '../../core/api/host-service.js';
+import type { SweepDetail } from '../../core/sweep/summary.js';
 import { createHostService } from '../../core/api/service.js';
 import { forkJobHost } from '../../core/jobs/hosts/fork.js';
 import { ROOT, svw, svwJson, svwSpawn, tempDir, waitFor } from '../helpers/cli.js';
@@ -298,6 +299,52 @@ describe.skipIf(reason)('jobs on a Slurm cluster', () => {
       new RegExp(`^the Slurm job failed on node ${slurm.node}: killed by SIGKILL$`),
     );
     expect(metricRows(id)).toEqual(fileMetrics(id));
+  });
+
+  it('runs an ASHA sweep there from the command line, cancelling each trial it prunes', () => {
+    const sweep = svwJson<SweepDetail>(
+      [
+        'sweep',
+        'run',
+        '--dataset',
+        String(datasetId),
+        '--preset',
+        'alexnet-cifar',
+        '--set',
+        'batch=8',
+        '--sweep',
+        'lr=0.01,0.02,0.03',
+        '--asha',
+        // Ranked by the learning rate each run reports, so that verdicts do not hang on losses.
+        '--metric',
+        'lr',
+        '--grace',
+        '1',
+        '--eta',
+        '3',
+        '--max-epochs',
+        '2',
+        '--on',
+        'c',
+        '--json',
+      ],
+      env,
+    );
+    expect(sweep.runs).toHaveLength(3);
+    const [rung] = sweep.rungs;
+    for (const r of sweep.runs) {
+      expect(run(r.id).cluster).toBe('c');
+      expect(jobs(r.id)[0]!.slurmJobId).toMatch(/^\d+/);
+      // Which trials a rung stops depends on the order they reached it; each verdict holds.
+      const entry = rung!.entries.find((e) => e.runId === r.id)!;
+      if (entry.pruned) {
+        expect(r).toMatchObject({ status: 'pruned', epochsDone: 1 });
+        expect(r.error).toMatch(/^lr 0\.0\d at epoch 1, rung cutoff /);
+        expect(jobs(r.id).at(-1)!.state).toMatch(/CANCELLED|COMPLETED/);
+      } else expect(r).toMatchObject({ status: 'completed', epochsDone: 2 });
+    }
+    // The lowest rate is never above a cutoff (a quantile of values it is among).
+    expect(sweep.runs.find((r) => r.values.lr === 0.01)).toMatchObject({ status: 'completed' });
   });
 
   it('resubmits a run whose node failed, and resumes it from its checkpoint to the end', async () => {

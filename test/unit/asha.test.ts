@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../core/jobs/scheduler.js';
+import { addCluster } from '../../core/store/clusters.js';
 import { getRun, insertMetrics } from '../../core/store/runs.js';
 import { sweepRungs } from '../../core/store/sweeps.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { judge, quantile, rungEpochs } from '../../core/sweep/asha.js';
+import { createAblation } from '../../core/sweep/ablation.js';
 import { createSweep } from '../../core/sweep/create.js';
+import { sweepSummaries } from '../../core/sweep/summary.js';
 import { judgeEpoch } from '../../core/sweep/early-stop.js';
 import { recoverSweepRuns } from '../../core/sweep/recover.js';
 import { tempDir } from '../helpers/cli.js';
@@ -62,6 +65,39 @@ describe('ASHA rungs', () => {
     // Higher is better for a precision: the low end is cut.
     const max = { ...asha, metric: 'retrieval_p_at_5', mode: 'max' as const };
     expect(judge(max, 1, 0.2, [0.4])).toMatchObject({ cutoff: expect.closeTo(0.3), prune: true });
+  });
+});
+
+describe('a sweep for a cluster', () => {
+  it('puts every trial on the cluster profile, and an unknown profile creates nothing', () => {
+    addCluster(wb.db, {
+      name: 'c',
+      partition: 'p',
+      gres: null,
+      cpus: 4,
+      mem: null,
+      time: null,
+      account: null,
+      spool: home.dir,
+      maxResubmits: 2,
+    });
+    const before = sweepSummaries(wb.db).length;
+    const request = {
+      dataset: datasetId,
+      preset: 'alexnet-cifar',
+      spec: { method: 'grid' as const, settings: [], space: { lr: { values: ['0.1', '0.2'] } } },
+    };
+    const { runIds } = createSweep(wb.db, { ...request, on: 'c' });
+    expect(runIds.map((id) => getRun(wb.db, id)!.cluster)).toEqual(['c', 'c']);
+    expect(() => createSweep(wb.db, { ...request, on: 'nope' })).toThrow(/nope/);
+    expect(sweepSummaries(wb.db)).toHaveLength(before + 1);
+    const ablation = createAblation(wb.db, {
+      dataset: datasetId,
+      preset: 'alexnet-cifar',
+      seeds: 1,
+      on: 'c',
+    });
+    expect(ablation.runIds.every((id) => getRun(wb.db, id)!.cluster === 'c')).toBe(true);
   });
 });
 

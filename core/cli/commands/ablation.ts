@@ -17,6 +17,7 @@ interface AblationFlags extends CommonOptions {
   set: string[];
   experiment: string;
   name?: string;
+  on?: string;
   show?: string;
   format: 'markdown' | 'csv';
   concurrency?: number;
@@ -48,6 +49,7 @@ export function registerAblation(program: Command): void {
     .option('--set <key=value>', 'a setting every run shares (repeatable)', collect, [])
     .option('--experiment <name>', 'experiment to file the runs under', 'default')
     .option('--name <name>', 'study name')
+    .option('--on <cluster>', 'run the study on this Slurm cluster profile (svw cluster add)')
     .option('--show <study>', 'print the table of an existing study instead of running one')
     .option('--format <format>', 'markdown or csv (without --json)', parseFormat, 'markdown')
     .option('--concurrency <n>', 'runs at once', parsePositiveInt)
@@ -74,6 +76,7 @@ export function registerAblation(program: Command): void {
           settings: opts.set,
           experiment: opts.experiment,
           name: opts.name,
+          on: opts.on,
         });
         note(
           `ablation study ${sweepId}: ${runIds.length} runs; \`svw ablation --show ${sweepId}\` prints its table later`,

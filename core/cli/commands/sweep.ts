@@ -32,6 +32,7 @@ interface RunFlags extends CommonOptions {
   epochs?: number;
   experiment: string;
   name?: string;
+  on?: string;
   concurrency?: number;
   backend: BackendChoice;
 }
@@ -123,6 +124,7 @@ export function registerSweep(program: Command): void {
     .option('--epochs <n>', 'epochs per trial', parsePositiveInt)
     .option('--experiment <name>', 'experiment to file the runs under', 'default')
     .option('--name <name>', 'sweep name')
+    .option('--on <cluster>', 'run the trials on this Slurm cluster profile (svw cluster add)')
     .option(
       '--concurrency <n>',
       'trials at once (default: one per GPU, or per core on wasm)',
@@ -164,6 +166,7 @@ export function registerSweep(program: Command): void {
           spec,
           experiment: opts.experiment,
           name: opts.name,
+          on: opts.on,
         });
         note(`sweep ${sweepId}: ${runIds.length} trials (runs ${runIds[0]}…${runIds.at(-1)})`);
         await runQueued(

@@ -99,6 +99,9 @@ export const useSearchStore = defineStore('search', () => {
     settings: form.request.settings,
     ...(form.experiment.trim() ? { experiment: form.experiment.trim() } : {}),
     ...(form.name.trim() ? { name: form.name.trim() } : {}),
+    ...(form.datasetVersion === null ? {} : { datasetVersion: form.datasetVersion }),
+    // "Run on" applies to the search and the ablation study as to single runs.
+    ...(form.runOn ? { on: form.runOn } : {}),
   });
 
   async function run<T>(work: () => Promise<T>): Promise<T | null> {
