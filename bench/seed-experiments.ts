@@ -79,6 +79,7 @@ export function seedExperiments(db: Db, count: number, options: SeedOptions = {}
       ];
       for (const [key, value] of finals)
         latest.run(id, key, value, stepPoints, epochs, value, value);
+      let [last, low, high] = [0, Infinity, -Infinity];
       for (let s = 0; s < stepPoints; s++) {
         const progress = (s + 1) / stepPoints;
         const loss = top1 * 3 + 2.3 * Math.exp(-4 * progress) + 0.15 * (random() - 0.5);
@@ -90,7 +91,10 @@ export function seedExperiments(db: Db, count: number, options: SeedOptions = {}
           loss,
           time + progress * 550,
         );
+        [last, low, high] = [loss, Math.min(low, loss), Math.max(high, loss)];
       }
+      // As the store keeps it for every series a run reports: the curve reader starts here.
+      if (stepPoints > 0) latest.run(id, 'train_loss', last, stepPoints, epochs, low, high);
       for (let e = 1; e <= epochs; e++) {
         const value = top1 + (0.9 - top1) * Math.exp((-4 * e) / epochs);
         point.run(

@@ -54,13 +54,14 @@ async function compareChart(page: Page, base: string, ids: number[]): Promise<Be
     const start = performance.now();
     location.hash = ${JSON.stringify(hash)};
     for (;;) {
-      const done = performance
-        .getEntriesByName('svw:chart-draw')
-        .find((e) => e.detail && e.detail.withData === ${CURVE_RUNS});
-      if (done) {
-        const all = performance.getEntriesByName('svw:chart-draw');
+      const all = performance.getEntriesByName('svw:chart-draw');
+      const done = all.find((e) => e.detail && e.detail.withData === ${CURVE_RUNS});
+      if (done)
         return { total: done.startTime + done.duration - start, draws: all.map((e) => e.duration) };
-      }
+      if (performance.now() - start > 180000)
+        throw new Error('no draw with every curve after 180 s at ' + location.hash.slice(0, 60) +
+          '; draws: ' + JSON.stringify(all.map((e) => e.detail)).slice(0, 400) +
+          '; page: ' + document.querySelector('main').innerText.slice(0, 400));
       await new Promise((r) => setTimeout(r, 5));
     }
   })()`)) as { total: number; draws: number[] };
