@@ -122,4 +122,17 @@ describe('metric series downsampled in SQL', () => {
     // Only what is kept, and a few aggregates, come out of SQLite: never the 100,000 points.
     expect(rows).toBeLessThan(5 * max);
   });
+
+  it('reduces a series read whole exactly as the range queries do', () => {
+    for (const max of [200, 1000]) {
+      const inSql = metricSeries(wb.db, runId, ['train_loss'], max, 0);
+      const here = metricSeries(wb.db, runId, ['train_loss'], max, N);
+      expect(here).toEqual(inSql);
+    }
+    // A short series is read in one query: its key, its count, its points.
+    const { result, rows } = rowsRead(() => metricSeries(wb.db, runId, ['val_top1_error'], 20));
+    expect(result[0]!.total).toBe(100);
+    expect(result[0]!.points.length).toBeLessThanOrEqual(20);
+    expect(rows).toBe(1 + 1 + 100);
+  });
 });
