@@ -181,7 +181,7 @@ export function newRunApi(ctx: ServiceContext) {
       ctx.emit({ type: 'runs-changed' });
       // Queued together, so that auto threads share the cores among them; the runs of a sweep
       // for a cluster are submitted as one job array.
-      if (input.start) ctx.scheduler.enqueueAll(created.runIds);
+      if (input.start) ctx.scheduler.enqueueAll(created.runIds.map((id) => ({ id })));
       return created;
     },
 

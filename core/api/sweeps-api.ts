@@ -15,7 +15,7 @@ export function sweepsApi(ctx: ServiceContext) {
     ctx.emit({ type: 'runs-changed' });
     // Queued together, so that auto threads share the cores among them; a cluster's trials go
     // out as one job array.
-    if (start) ctx.scheduler.enqueueAll(created.runIds);
+    if (start) ctx.scheduler.enqueueAll(created.runIds.map((id) => ({ id })));
     return created;
   };
   const handlers: Pick<

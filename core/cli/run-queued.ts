@@ -48,7 +48,8 @@ export async function runQueued(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    for (const run of runs) scheduler.enqueue(run.id, run.resume ?? false);
+    // Queued together, so that auto threads share the cores among them (a sweep's trials).
+    scheduler.enqueueAll(runs);
     await scheduler.idle();
   } finally {
     process.off('SIGINT', stop);

@@ -127,11 +127,11 @@ export class Scheduler {
    * (a sweep) instead of giving the first all of them. Refused runs are skipped; the first
    * refusal is thrown once the others are queued.
    */
-  enqueueAll(runIds: readonly number[]): void {
+  enqueueAll(runs: readonly { id: number; resume?: boolean }[]): void {
     let refused: unknown = null;
-    for (const id of runIds) {
+    for (const { id, resume } of runs) {
       try {
-        this.queue(id, false);
+        this.queue(id, resume ?? false);
       } catch (err) {
         refused ??= err;
       }

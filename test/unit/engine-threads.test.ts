@@ -125,7 +125,7 @@ describe('the scheduler on data-parallel cores', () => {
     // Queued together, three runs share the cores: two at once on one thread each, then the
     // third on the core the first leaves.
     const sweep = [newRun(), newRun(), newRun()];
-    scheduler.enqueueAll(sweep);
+    scheduler.enqueueAll(sweep.map((id) => ({ id })));
     expect(scheduler.runningIds).toEqual(sweep.slice(0, 2));
     expect(host.workers.slice(2).map(threadsOf)).toEqual([1, 1]);
     host.workers[2]!.finish('completed');
@@ -144,7 +144,7 @@ describe('the scheduler on data-parallel cores', () => {
       dataParallel: true,
     });
     const [single, double] = [newRun(['threads=1']), newRun(['threads=2'])];
-    scheduler.enqueueAll([single!, double!]);
+    scheduler.enqueueAll([{ id: single! }, { id: double! }]);
     expect(scheduler.runningIds).toEqual([single]);
     expect(scheduler.queuedIds).toEqual([double]);
     host.workers[0]!.finish('completed');
