@@ -111,16 +111,41 @@ const metricRows = (id: number) =>
 /** The id of the run of that name, once `svw train --name NAME` has made it. */
 const runNamed = (name: string) =>
   db.prepare('SELECT id FROM runs WHERE name = ?').pluck().get(name) as number | undefined;
-/** Waits for the named run to have a metric stored, and returns its id. */
-const whenTraining = (name: string) =>
-  waitFor(
-    () => {
-      const id = runNamed(name);
-      return id && metricRows(id).length > 0 ? id : undefined;
-    },
-    90_000,
-    `run ${name} training`,
-  );
+/**
+ * Waits for the named run to have a metric stored, and returns its id. A run that never gets
+ * there fails the test with what the workbench and Slurm said about it.
+ */
+const whenTraining = async (name: string, host?: { done: Promise<{ stderr: string }> }) => {
+  let hostSaid = '';
+  void host?.done.then((r) => (hostSaid = r.stderr));
+  try {
+    return await waitFor(
+      () => {
+        const id = runNamed(name);
+        return id && metricRows(id).length > 0 ? id : undefined;
+      },
+      180_000,
+      `run ${name} training`,
+    );
+  } catch (err) {
+    const id = runNamed(name);
+    const queue = spawnSync('squeue', ['--noheader', '--states=all', '--format=%i %j %T %r'], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    throw new Error(
+      [
+        (err as Error).message,
+        `run: ${JSON.stringify(id && run(id))}`,
+        `its Slurm jobs: ${JSON.stringify(id && jobs(id))}`,
+        `its log: ${JSON.stringify(id && logs(id))}`,
+        `squeue: ${queue.stdout}${queue.stderr}`,
+        `the host process, if it ended: ${hostSaid}`,
+      ].join('\n'),
+      { cause: err },
+    );
+  }
+};
 const train = (name: string, epochs: number, ...more: string[]) =>
   svwSpawn(
     [
@@ -271,27 +296,23 @@ describe.skipIf(reason)('jobs on a Slurm cluster', () => {
     });
   });
 
-  // These two share the node: one job each, at once.
-  it.concurrent(
-    'cancels a run from the command line while another process follows it',
-    async () => {
-      const host = train('cancel-me', 30);
-      const id = await whenTraining('cancel-me');
-      const cancelled = svw(['runs', 'cancel', String(id)], env);
-      expect(cancelled.code).toBe(0);
-      expect(cancelled.stderr).toMatch(/cancelled Slurm job \d+/);
-      expect(cancelled.stderr).toMatch(/the workbench process following it records the end/);
-      const ended = await host.done;
-      expect(ended.code).toBe(1);
-      expect(ended.stderr).toMatch(new RegExp(`run ${id} cancelled`));
-      expect(run(id)).toMatchObject({ status: 'cancelled', error: null });
-      expect(jobs(id)[0]).toMatchObject({ state: 'CANCELLED' });
-    },
-  );
+  it('cancels a run from the command line while another process follows it', async () => {
+    const host = train('cancel-me', 30);
+    const id = await whenTraining('cancel-me', host);
+    const cancelled = svw(['runs', 'cancel', String(id)], env);
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stderr).toMatch(/cancelled Slurm job \d+/);
+    expect(cancelled.stderr).toMatch(/the workbench process following it records the end/);
+    const ended = await host.done;
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toMatch(new RegExp(`run ${id} cancelled`));
+    expect(run(id)).toMatchObject({ status: 'cancelled', error: null });
+    expect(jobs(id)[0]).toMatchObject({ state: 'CANCELLED' });
+  });
 
-  it.concurrent('fails a run whose worker is killed on its node, with the reason', async () => {
+  it('fails a run whose worker is killed on its node, with the reason', async () => {
     const host = train('kill-me', 30);
-    const id = await whenTraining('kill-me');
+    const id = await whenTraining('kill-me', host);
     process.kill(run(id).pid!, 'SIGKILL');
     await host.done;
     expect(run(id).status).toBe('failed');
