@@ -23,17 +23,18 @@ type Row = SeriesPoint & { rowid: number };
  * A run's metric series (all, or the named keys), each reduced in SQL to at most `maxPoints`
  * points for a chart, so that a 90-epoch ImageNet run (millions of points) is never loaded
  * whole. A series that fits comes back whole. A longer one keeps its first and last points,
- * and its steps are cut into ⌊maxPoints / 2⌋ − 1 equal ranges, each keeping its lowest and
- * its highest point, so a spike or a dip survives. Up to `readWhole` points (wholeUpTo) the
- * series is read in one query and reduced here; a longer one's ranges are read from the index on
- * (run_id, key, step, value) alone.
+ * and its steps are cut into ⌊maxPoints / 2⌋ − 1 equal ranges, each keeping its first point (by
+ * step, then rowid) with the lowest value and its first with the highest, so a spike or a dip
+ * survives. Only the kept points leave SQLite: up to `groupedUpTo` points (wholeUpTo) the ranges
+ * come from one grouped query, and a longer series' from a query per range on the index on
+ * (run_id, key, step, value), which avoids sorting millions of rows.
  */
 export function metricSeries(
   db: Db,
   runId: number,
   keys: readonly string[] | undefined,
   maxPoints: number,
-  readWhole = wholeUpTo(maxPoints),
+  groupedUpTo = wholeUpTo(maxPoints),
 ): Series[] {
   const only = keys ? ' AND key IN (SELECT value FROM json_each(?))' : '';
   const names = (
@@ -41,31 +42,36 @@ export function metricSeries(
       .prepare(`SELECT key FROM latest_metrics WHERE run_id = ?${only} ORDER BY key`)
       .all(...(keys ? [runId, JSON.stringify(keys)] : [runId])) as { key: string }[]
   ).map((r) => r.key);
-  return names.map((key) => series(db, runId, key, Math.max(4, maxPoints), readWhole));
+  return names.map((key) => series(db, runId, key, Math.max(4, maxPoints), groupedUpTo));
 }
 
 const COLUMNS = 'rowid, step, epoch, value, wall_time AS time';
 
 /**
- * How long a series may be to be read in one query and reduced here, the same way as the range
- * queries below: a query per range costs more than reading tens of thousands of points (a compare
- * chart of 100 runs × 10,000 points made 200,000 queries).
+ * How long a series may be to be reduced by one grouped query: a query per range costs more than
+ * grouping tens of thousands of points (a compare chart of 100 runs × 10,000 points made 200,000
+ * queries), and less than sorting millions.
  */
 export const wholeUpTo = (maxPoints: number) => Math.min(50 * maxPoints, 100_000);
 
-function series(db: Db, runId: number, key: string, maxPoints: number, readWhole: number): Series {
-  const limit = Math.max(maxPoints, readWhole);
+function series(
+  db: Db,
+  runId: number,
+  key: string,
+  maxPoints: number,
+  groupedUpTo: number,
+): Series {
+  const limit = Math.max(maxPoints, groupedUpTo);
   // Counted in SQLite, at most limit + 1 index entries, before anything is read out.
   const count = db
     .prepare('SELECT COUNT(*) FROM (SELECT 1 FROM metrics WHERE run_id = ? AND key = ? LIMIT ?)')
     .pluck()
     .get(runId, key, limit + 1) as number;
-  if (count <= limit) {
+  if (count <= maxPoints) {
     const whole = db
       .prepare(`SELECT ${COLUMNS} FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, rowid`)
       .all(runId, key) as Row[];
-    const points = whole.length <= maxPoints ? whole.map(point) : reduce(whole, maxPoints);
-    return { key, points, total: whole.length };
+    return { key, points: whole.map(point), total: whole.length };
   }
 
   const edge = (order: 'ASC' | 'DESC') =>
@@ -78,7 +84,18 @@ function series(db: Db, runId: number, key: string, maxPoints: number, readWhole
   const last = edge('DESC');
   const buckets = Math.floor(maxPoints / 2) - 1;
   const width = Math.ceil((last.step - first.step + 1) / buckets);
-  // SQLite takes the bare `step` from the row that holds the MIN (or MAX).
+  const kept = new Map<number, Row>([first, last].map((r) => [r.rowid, r]));
+  const keep = (rows: Row[]) => {
+    for (const r of rows) kept.set(r.rowid, r);
+  };
+  const sorted = () =>
+    [...kept.values()].sort((a, b) => a.step - b.step || a.rowid - b.rowid).map(point);
+  if (count <= limit) {
+    keep(db.prepare(GROUPED).all({ run: runId, key, first: first.step, width }) as Row[]);
+    return { key, points: sorted(), total: count };
+  }
+
+  // SQLite takes the bare `step` from the first row that holds the MIN (or MAX).
   const range = (agg: 'MIN' | 'MAX') =>
     db.prepare(
       `SELECT ${agg}(value) AS value, step, COUNT(*) AS n FROM metrics
@@ -89,7 +106,6 @@ function series(db: Db, runId: number, key: string, maxPoints: number, readWhole
     `SELECT ${COLUMNS} FROM metrics WHERE run_id = ? AND key = ? AND step = ? AND value = ?
      ORDER BY rowid LIMIT 1`,
   );
-  const kept = new Map<number, Row>([first, last].map((r) => [r.rowid, r]));
   let total = 0;
   for (let b = 0; b < buckets; b++) {
     const from = first.step + b * width;
@@ -101,45 +117,27 @@ function series(db: Db, runId: number, key: string, maxPoints: number, readWhole
     if (lo.n === 0) continue;
     total += lo.n;
     const hi = high.get(runId, key, from, from + width) as { value: number; step: number };
-    for (const chosen of [lo, hi]) {
-      const found = row.get(runId, key, chosen.step, chosen.value) as Row;
-      kept.set(found.rowid, found);
-    }
+    keep([lo, hi].map((chosen) => row.get(runId, key, chosen.step, chosen.value) as Row));
   }
-  const points = [...kept.values()].sort((a, b) => a.step - b.step || a.rowid - b.rowid);
-  return { key, points: points.map(point), total };
+  return { key, points: sorted(), total };
 }
 
 /**
- * The reduction the range queries make, over rows in (step, rowid) order: the first and last
- * rows, and in each of ⌊maxPoints / 2⌋ − 1 equal step ranges the first row (by step, then rowid)
- * with the lowest value and the first with the highest.
+ * Each step range's lowest and highest value in one grouped query (the range of a step is
+ * ⌊(step − first) / width⌋, computed in doubles as JavaScript would), then in each range the
+ * first row (by step, then rowid) holding each of them.
  */
-function reduce(rows: Row[], maxPoints: number): SeriesPoint[] {
-  const first = rows[0]!;
-  const last = rows.at(-1)!;
-  const buckets = Math.floor(maxPoints / 2) - 1;
-  const width = Math.ceil((last.step - first.step + 1) / buckets);
-  const kept = new Map<number, Row>([first, last].map((r) => [r.rowid, r]));
-  let lo: Row | null = null;
-  let hi: Row | null = null;
-  let bucket = -1;
-  const keep = () => {
-    if (lo) kept.set(lo.rowid, lo);
-    if (hi) kept.set(hi.rowid, hi);
-  };
-  for (const r of rows) {
-    const b = Math.floor((r.step - first.step) / width);
-    if (b !== bucket) {
-      keep();
-      [bucket, lo, hi] = [b, r, r];
-      continue;
-    }
-    if (r.value < lo!.value) lo = r;
-    if (r.value > hi!.value) hi = r;
-  }
-  keep();
-  return [...kept.values()].sort((a, b) => a.step - b.step || a.rowid - b.rowid).map(point);
-}
+const firstHolding = (extreme: 'lo' | 'hi') => {
+  const holds = `run_id = :run AND key = :key AND value = g.${extreme}`;
+  return `(SELECT MIN(rowid) FROM metrics WHERE ${holds} AND step = (
+    SELECT MIN(step) FROM metrics WHERE ${holds}
+    AND step >= :first + g.b * :width AND step < :first + (g.b + 1) * :width))`;
+};
+const GROUPED = `
+  WITH g AS (
+    SELECT CAST((step - :first) / CAST(:width AS REAL) AS INTEGER) AS b, MIN(value) AS lo, MAX(value) AS hi
+    FROM metrics WHERE run_id = :run AND key = :key GROUP BY b)
+  SELECT m.rowid, m.step, m.epoch, m.value, m.wall_time AS time
+  FROM g JOIN metrics m ON m.rowid IN (${firstHolding('lo')}, ${firstHolding('hi')})`;
 
 const point = ({ step, epoch, value, time }: Row): SeriesPoint => ({ step, epoch, value, time });

@@ -34,6 +34,18 @@ transaction(wb.db, () => {
       wallTime: 1e9 + i,
     })),
   );
+  // A stepped learning rate logged twice a step: ties in every range, and within a step.
+  insertMetrics(
+    wb.db,
+    runId,
+    Array.from({ length: 20_000 }, (_, i) => ({
+      key: 'lr',
+      step: Math.floor(i / 2),
+      epoch: i / 2000,
+      value: i % 7 === 0 ? 0.1 : 0.01 / 10 ** Math.floor(i / 6000),
+      wallTime: 1e9 + i,
+    })),
+  );
   insertMetrics(
     wb.db,
     runId,
@@ -82,6 +94,7 @@ describe('metric series downsampled in SQL', () => {
     expect(val!.points.map((p) => p.epoch)).toEqual(Array.from({ length: 100 }, (_, e) => e + 1));
     expect(val!.points[0]).toEqual({ step: 999, epoch: 1, value: 0.5, time: 1e9 });
     expect(metricSeries(wb.db, runId, undefined, 2000).map((s) => s.key)).toEqual([
+      'lr',
       'train_loss',
       'val_top1_error',
     ]);
@@ -123,16 +136,20 @@ describe('metric series downsampled in SQL', () => {
     expect(rows).toBeLessThan(5 * max);
   });
 
-  it('reduces a series read whole exactly as the range queries do', () => {
-    for (const max of [200, 1000]) {
-      const inSql = metricSeries(wb.db, runId, ['train_loss'], max, 0);
-      const here = metricSeries(wb.db, runId, ['train_loss'], max, N);
-      expect(here).toEqual(inSql);
-    }
-    // A short series is read in one query: its key, its count, its points.
+  it('reduces a series in one grouped query exactly as the range queries do, ties included', () => {
+    for (const key of ['train_loss', 'lr'])
+      for (const max of [200, 1000]) {
+        const ranges = metricSeries(wb.db, runId, [key], max, 0);
+        const grouped = metricSeries(wb.db, runId, [key], max, N);
+        expect(grouped).toEqual(ranges);
+      }
+    // Only the kept points come out of SQLite, besides its key, its count and its two ends.
     const { result, rows } = rowsRead(() => metricSeries(wb.db, runId, ['val_top1_error'], 20));
     expect(result[0]!.total).toBe(100);
     expect(result[0]!.points.length).toBeLessThanOrEqual(20);
-    expect(rows).toBe(1 + 1 + 100);
+    expect(rows).toBeLessThanOrEqual(1 + 1 + 2 + 2 * 9);
+    const whole = rowsRead(() => metricSeries(wb.db, runId, ['val_top1_error'], 100));
+    expect(whole.result[0]!.points).toHaveLength(100);
+    expect(whole.rows).toBe(1 + 1 + 100);
   });
 });
