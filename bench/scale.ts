@@ -57,9 +57,18 @@ export async function benchScale(quick: boolean): Promise<BenchResult[]> {
       timed('100k runs × 20 params: filtered page, newest first', RUNS, reps, () =>
         listRuns(db, page('-id')),
       ),
-      // The worst case: the walk from the worst error passes every run the filter leaves out.
+      // From the worst error down: the filter's bound on the latest error bounds the best one too.
       timed('100k runs × 20 params: filtered page by worst val error', RUNS, reps, () =>
         listRuns(db, page('-metrics.val_top1_error.min')),
+      ),
+      // The worst case left: nothing bounds the walk, which passes every run outside the band of
+      // learning rates, and those are the runs with the worst errors.
+      timed('100k runs × 20 params: worst val error within a band of rates', RUNS, reps, () =>
+        listRuns(db, {
+          filter: 'params.optim.lr > 0.003 and params.optim.lr < 0.03',
+          sort: '-metrics.val_top1_error.min',
+          limit: 50,
+        }),
       ),
     );
     const { ids } = filteredRunIds(db, { filter: 'params.batchSize = 64', limit: 10_000 });

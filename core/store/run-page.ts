@@ -6,8 +6,9 @@ import { filterSql } from './run-filter.js';
  * A page of the runs list sorted by a metric or a param, found by walking that key's index in
  * sort order and stopping at the page's end: a filtered page of 100,000 runs then costs about
  * what the page itself costs, not a probe of every run. Filter terms on the sort key itself
- * (`metrics.val_top1_error < 0.5` while sorting by it) bound the walk, so that a descending sort
- * does not step through every run the filter leaves out.
+ * (`metrics.val_top1_error < 0.5` while sorting by it), or on another statistic of its metric that
+ * implies one, bound the walk, so that a descending sort does not step through every run the
+ * filter leaves out.
  */
 
 const FROM =
@@ -17,17 +18,29 @@ const RUNS_FROM =
 
 type Bound = { op: '<' | '<=' | '>' | '>=' | '='; value: number };
 
-/** The numeric bounds on one field among the filter's top-level `and` terms. */
+/**
+ * The numeric bounds on one field among the filter's top-level `and` terms. For a metric, a term
+ * on another of its statistics bounds it too, as min ≤ latest ≤ max: `metrics.x < 0.5` (the
+ * latest) puts its min below 0.5, and `metrics.x.min > 0.2` puts its latest and its max above.
+ */
 function boundsOn(node: FilterNode | null, scope: string, name: string, stat?: string): Bound[] {
   if (!node) return [];
   if (node.kind === 'and')
     return [...boundsOn(node.left, scope, name, stat), ...boundsOn(node.right, scope, name, stat)];
   if (node.kind !== 'compare' || typeof node.value !== 'number') return [];
-  const { field, op } = node;
-  if (field.scope !== scope || field.name !== name || field.stat !== stat) return [];
-  return op === '<' || op === '<=' || op === '>' || op === '>=' || op === '='
-    ? [{ op, value: node.value }]
-    : [];
+  const { field, op, value } = node;
+  if (field.scope !== scope || field.name !== name) return [];
+  if (op !== '<' && op !== '<=' && op !== '>' && op !== '>=' && op !== '=') return [];
+  if (field.stat === stat) return [{ op, value }];
+  if (scope !== 'metrics') return [];
+  const rank = (s?: string) => (s === 'min' ? 0 : s === 'max' ? 2 : 1);
+  // An upper bound on a larger statistic bounds a smaller one; a lower bound, a larger one.
+  const upper = op === '<' || op === '<=' || op === '=';
+  const lower = op === '>' || op === '>=' || op === '=';
+  const bound = op === '=' ? (upper && rank(stat) < rank(field.stat) ? '<=' : '>=') : op;
+  if (upper && rank(stat) < rank(field.stat)) return [{ op: bound, value }];
+  if (lower && rank(stat) > rank(field.stat)) return [{ op: bound, value }];
+  return [];
 }
 
 /**

@@ -10,6 +10,13 @@ let wb: Workbench;
 beforeAll(() => {
   wb = openWorkbench(home.dir);
   seedExperiments(wb.db, 400);
+  // Curves that rose and fell: each run's min below its latest value and its max above, by its own margins.
+  wb.db
+    .prepare(
+      `UPDATE latest_metrics SET min_value = value - (run_id % 7) * 0.03, max_value = value + (run_id % 5) * 0.04
+       WHERE key IN ('val_top1_error', 'val_top5_error')`,
+    )
+    .run();
   // Runs the sort keys miss, and a param that is text in some runs and a number in others.
   const ids = seedExperiments(wb.db, 30, { experiment: 'other', seed: 'other' });
   wb.db.prepare(`DELETE FROM latest_metrics WHERE run_id IN (${ids.slice(0, 10).join(',')})`).run();
@@ -37,6 +44,9 @@ describe('a sorted page of the runs list', () => {
     'metrics.val_top1_error',
     '-metrics.val_top1_error',
     'metrics.val_top1_error.min',
+    '-metrics.val_top1_error.min',
+    'metrics.val_top1_error.max',
+    '-metrics.val_top1_error.max',
     '-metrics.val_top5_error.max',
     'params.optim.lr',
     '-params.optim.lr',
@@ -46,6 +56,10 @@ describe('a sorted page of the runs list', () => {
     '',
     'params.optim.lr > 0.001 and metrics.val_top1_error < 0.5',
     'metrics.val_top1_error >= 0.4 and metrics.val_top1_error <= 0.45',
+    // Terms on one statistic of the sort's metric bound the others (min ≤ latest ≤ max).
+    'metrics.val_top1_error.min > 0.3 and metrics.val_top1_error.max <= 0.7',
+    'metrics.val_top1_error > 0.35 and params.optim.lr > 0.001',
+    'metrics.val_top1_error.max < 0.5 or metrics.val_top1_error.min > 0.6',
     'params.optim.lr < 0.01 or experiment = other',
     'experiment = other',
   ];
