@@ -1,5 +1,6 @@
 import seedrandom from 'seedrandom';
 import { transaction, type Db } from '../core/store/db.js';
+import { cacheChartSeries, COMPARE_POINTS } from '../core/store/metric-series.js';
 import { ensureExperiment } from '../core/store/runs.js';
 
 /**
@@ -108,5 +109,7 @@ export function seedExperiments(db: Db, count: number, options: SeedOptions = {}
       }
     }
   });
+  // As each run's end leaves them: its long series reduced for Compare.
+  if (stepPoints > COMPARE_POINTS) for (const id of ids) cacheChartSeries(db, id);
   return ids;
 }

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { FINAL_STATUSES } from './run-status.js';
 
 /** A point of a metric series. */
 export interface SeriesPoint {
@@ -27,7 +28,8 @@ type Row = SeriesPoint & { rowid: number };
  * step, then rowid) with the lowest value and its first with the highest, so a spike or a dip
  * survives. Only the kept points leave SQLite: up to `groupedUpTo` points (wholeUpTo) the ranges
  * come from one grouped query, and a longer series' from a query per range on the index on
- * (run_id, key, step, value), which avoids sorting millions of rows.
+ * (run_id, key, step, value), which avoids sorting millions of rows. A reduction to at most
+ * CACHED_UP_TO points of a run that has ended is kept in series_cache and read from there.
  */
 export function metricSeries(
   db: Db,
@@ -42,7 +44,74 @@ export function metricSeries(
       .prepare(`SELECT key FROM latest_metrics WHERE run_id = ?${only} ORDER BY key`)
       .all(...(keys ? [runId, JSON.stringify(keys)] : [runId])) as { key: string }[]
   ).map((r) => r.key);
-  return names.map((key) => series(db, runId, key, Math.max(4, maxPoints), groupedUpTo));
+  const max = Math.max(4, maxPoints);
+  return names.map((key) => {
+    if (max > CACHED_UP_TO) return series(db, runId, key, max, groupedUpTo);
+    const cached = db
+      .prepare(
+        'SELECT total, points FROM series_cache WHERE run_id = ? AND key = ? AND max_points = ?',
+      )
+      .get(runId, key, max) as { total: number; points: Buffer } | undefined;
+    if (cached) return { key, points: decode(cached.points), total: cached.total };
+    const found = series(db, runId, key, max, groupedUpTo);
+    if (found.points.length < found.total) keep(db, runId, found, max);
+    return found;
+  });
+}
+
+/** The points per series Compare asks for: a run's long series are reduced to it as it ends. */
+export const COMPARE_POINTS = 1000;
+/** Reductions to at most this many points are kept (a few tens of kB a series). */
+export const CACHED_UP_TO = 2000;
+
+/**
+ * Reduces each long series of a run that has ended to the points Compare asks for, so that the
+ * first comparison of many runs reads them ready-made.
+ */
+export function cacheChartSeries(db: Db, runId: number): void {
+  metricSeries(db, runId, undefined, COMPARE_POINTS);
+}
+
+/**
+ * Keeps a reduction when its run has ended (checked in the same statement: a run resumed since
+ * the series was read keeps nothing). A database this process may only read keeps nothing either.
+ */
+function keep(db: Db, runId: number, found: Series, maxPoints: number): void {
+  const ended = FINAL_STATUSES.map((s) => `'${s}'`).join(', ');
+  try {
+    db.prepare(
+      `INSERT OR REPLACE INTO series_cache (run_id, key, max_points, total, points)
+       SELECT id, ?, ?, ?, ? FROM runs WHERE id = ? AND status IN (${ended})`,
+    ).run(found.key, maxPoints, found.total, encode(found.points), runId);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SQLITE_READONLY') throw err;
+  }
+}
+
+const FIELDS = 4;
+
+function encode(points: readonly SeriesPoint[]): Buffer {
+  const out = Buffer.alloc(points.length * FIELDS * 8);
+  points.forEach((p, i) => {
+    const at = i * FIELDS * 8;
+    out.writeDoubleLE(p.step, at);
+    out.writeDoubleLE(p.epoch, at + 8);
+    out.writeDoubleLE(p.value, at + 16);
+    out.writeDoubleLE(p.time, at + 24);
+  });
+  return out;
+}
+
+function decode(blob: Buffer): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (let at = 0; at + FIELDS * 8 <= blob.length; at += FIELDS * 8)
+    points.push({
+      step: blob.readDoubleLE(at),
+      epoch: blob.readDoubleLE(at + 8),
+      value: blob.readDoubleLE(at + 16),
+      time: blob.readDoubleLE(at + 24),
+    });
+  return points;
 }
 
 const COLUMNS = 'rowid, step, epoch, value, wall_time AS time';

@@ -3,18 +3,11 @@ import type { MetricPoint, WorkerMessage } from '../schema/messages.js';
 import { configHash, flattenParams, type RunConfig } from '../schema/run-config.js';
 import { transaction, type Db } from './db.js';
 import { processAlive } from './leases.js';
+import { cacheChartSeries } from './metric-series.js';
 import { insertMistakes, pruneMistakes } from './mistakes.js';
+import { FINAL_STATUSES, type RunStatus } from './run-status.js';
 
-/** `pruned`: stopped early by its sweep (ASHA), with the reason in `error`. */
-export type RunStatus =
-  'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'pruned';
-export const FINAL_STATUSES: RunStatus[] = [
-  'completed',
-  'failed',
-  'cancelled',
-  'interrupted',
-  'pruned',
-];
+export { FINAL_STATUSES, type RunStatus } from './run-status.js';
 
 export interface RunRow {
   id: number;
@@ -208,10 +201,16 @@ export function finishRun(
   db.prepare(
     'UPDATE runs SET status = ?, ended_at = ?, error = ?, error_stack = ?, worker_pid = NULL WHERE id = ?',
   ).run(status, now(), error?.message ?? null, error?.stack ?? null, id);
+  // Its long series are reduced for Compare now, once, rather than at every comparison.
+  if (FINAL_STATUSES.includes(status)) cacheChartSeries(db, id);
 }
 
-/** Appends metric points and keeps latest_metrics (newest value, min and max) in step. */
+/**
+ * Appends metric points and keeps latest_metrics (newest value, min and max) in step; the run's
+ * kept chart reductions go, as they no longer hold every point.
+ */
 export function insertMetrics(db: Db, runId: number, points: MetricPoint[]): void {
+  db.prepare('DELETE FROM series_cache WHERE run_id = ?').run(runId);
   const add = db.prepare(
     'INSERT INTO metrics (run_id, key, step, epoch, value, wall_time) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -235,6 +234,7 @@ export function discardAfterEpoch(db: Db, runId: number, epoch: number): void {
   db.prepare('DELETE FROM metrics WHERE run_id = ? AND epoch > ?').run(runId, epoch);
   db.prepare('DELETE FROM evaluations WHERE run_id = ? AND epoch > ?').run(runId, epoch);
   db.prepare('DELETE FROM latest_metrics WHERE run_id = ?').run(runId);
+  db.prepare('DELETE FROM series_cache WHERE run_id = ?').run(runId);
   // The newest row of each key by step (rowid breaks ties), with each key's min and max.
   db.prepare(
     `INSERT INTO latest_metrics (run_id, key, value, step, epoch, min_value, max_value)

@@ -1,8 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { transaction } from '../../core/store/db.js';
-import { metricSeries } from '../../core/store/metric-series.js';
-import { insertMetrics, insertRun } from '../../core/store/runs.js';
+import { COMPARE_POINTS, metricSeries } from '../../core/store/metric-series.js';
+import { discardAfterEpoch, finishRun, insertMetrics, insertRun } from '../../core/store/runs.js';
 import { openWorkbench } from '../../core/store/workbench.js';
 import { prepareRun } from '../../core/train/prepare.js';
 import { tempDir } from '../helpers/cli.js';
@@ -151,5 +151,62 @@ describe('metric series downsampled in SQL', () => {
     const whole = rowsRead(() => metricSeries(wb.db, runId, ['val_top1_error'], 100));
     expect(whole.result[0]!.points).toHaveLength(100);
     expect(whole.rows).toBe(1 + 1 + 100);
+  });
+});
+
+describe('chart reductions of runs that have ended', () => {
+  const ended = insertRun(wb.db, { experiment: 'x', datasetId, config });
+  const points = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, k) => ({
+      key: 'train_loss',
+      step: from + k,
+      epoch: (from + k) / 1000,
+      value: loss(from + k),
+      wallTime: 1e9 + from + k,
+    }));
+  transaction(wb.db, () => {
+    insertMetrics(wb.db, ended, points(0, 5000));
+    insertMetrics(wb.db, ended, [{ key: 'lr', step: 0, epoch: 0, value: 0.01, wallTime: 1e9 }]);
+  });
+  const kept = () =>
+    wb.db
+      .prepare(
+        'SELECT key, max_points AS max, total FROM series_cache WHERE run_id = ? ORDER BY 1, 2',
+      )
+      .all(ended);
+
+  it('keeps nothing while the run goes on, then Compare’s reduction of each long series as it ends', () => {
+    const before = metricSeries(wb.db, ended, undefined, COMPARE_POINTS);
+    expect(kept()).toEqual([]);
+    finishRun(wb.db, ended, 'completed');
+    expect(kept()).toEqual([{ key: 'train_loss', max: COMPARE_POINTS, total: 5000 }]);
+    // Read back from the kept reduction: the same points, and no long series' rows leave SQLite
+    // (its two keys, the kept reduction, the short series' count and its one point).
+    const { result, rows } = rowsRead(() => metricSeries(wb.db, ended, undefined, COMPARE_POINTS));
+    expect(result).toEqual(before);
+    expect(rows).toBe(2 + 1 + 1 + 1);
+  });
+
+  it('keeps other small reductions when first read, never large ones', () => {
+    const at300 = metricSeries(wb.db, ended, ['train_loss'], 300);
+    expect(metricSeries(wb.db, ended, ['train_loss'], 300, 0)).toEqual(at300);
+    metricSeries(wb.db, ended, ['train_loss'], 4000);
+    expect(kept()).toEqual([
+      { key: 'train_loss', max: 300, total: 5000 },
+      { key: 'train_loss', max: COMPARE_POINTS, total: 5000 },
+    ]);
+  });
+
+  it('drops them when the run writes metrics again, and when it forgets epochs to resume', () => {
+    insertMetrics(wb.db, ended, points(5000, 5001));
+    expect(kept()).toEqual([]);
+    const [grown] = metricSeries(wb.db, ended, ['train_loss'], COMPARE_POINTS);
+    expect(grown!.total).toBe(5001);
+    expect(grown!.points.at(-1)!.step).toBe(5000);
+    finishRun(wb.db, ended, 'interrupted');
+    expect(kept()).toHaveLength(1);
+    transaction(wb.db, () => discardAfterEpoch(wb.db, ended, 2));
+    expect(kept()).toEqual([]);
+    expect(metricSeries(wb.db, ended, ['train_loss'], COMPARE_POINTS)[0]!.total).toBe(2001);
   });
 });
