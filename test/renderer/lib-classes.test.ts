@@ -120,4 +120,21 @@ describe('compare chart data', () => {
     expect(epochLevel).toHaveLength(2);
     expect(epochLevel[0]!.data.map((p) => p.y)).toEqual(runs[0]!.points.map((p) => p.value));
   });
+
+  it('draws nothing for a run without the metric, and the others keep their colours', () => {
+    const runs = [1, 2, 3].map((id) => ({
+      id,
+      label: `run-${id}`,
+      points: id === 2 ? [] : series('x', 20).points,
+    }));
+    const all = compareDatasets(runs, { metric: 'lr', axis: 'step', smoothing: 0, width: 50 });
+    expect(all.map((d) => d.label)).toEqual(['run-1', 'run-3']);
+    const alone = compareDatasets([runs[2]!], {
+      metric: 'lr',
+      axis: 'step',
+      smoothing: 0,
+      width: 50,
+    });
+    expect(all[1]!.borderColor).not.toBe(alone[0]!.borderColor);
+  });
 });

@@ -18,8 +18,8 @@ export const RAW_SUFFIX = ' (raw)';
 
 /**
  * One line per run for the chosen metric, each reduced with LTTB to at most `width` points,
- * coloured by the run's position in the comparison. Time is measured from each run's own start,
- * so runs started days apart still overlay.
+ * coloured by the run's position in the comparison; a run without points has none. Time is
+ * measured from each run's own start, so runs started days apart still overlay.
  */
 export function compareDatasets(
   runs: readonly RunCurve[],
@@ -30,6 +30,8 @@ export function compareDatasets(
   const markers = !STEP_LEVEL_KEYS.has(o.metric) && o.metric !== 'lr';
   const datasets: LineDataset[] = [];
   runs.forEach((run, i) => {
+    // A run without the metric (or whose curve has not arrived) draws nothing, in its own colour.
+    if (run.points.length === 0) return;
     const color = runColor(i);
     const dash = runDash(i);
     const curve = buildCurve(run.points, {

@@ -22,7 +22,7 @@ const METRIC_POINTS = 1000;
 const SERIES_BATCH_MS = 150;
 /** Runs per metrics request, and requests in flight at once: curves appear as chunks arrive. */
 const CHUNK = 25;
-const PARALLEL = 2;
+const PARALLEL = 4;
 
 type RunSeries = Record<string, readonly MetricPoint[]>;
 
