@@ -372,6 +372,20 @@ export interface MetricSeries {
   total: number;
 }
 
+/**
+ * A metric series as columns, the i-th point being (step[i], epoch[i], value[i], time[i]): how
+ * Compare receives up to 100 runs' curves, half the JSON of one object per point to write and
+ * to parse.
+ */
+export interface MetricColumns {
+  key: string;
+  step: number[];
+  epoch: number[];
+  value: number[];
+  time: number[];
+  total: number;
+}
+
 export interface EvaluationDetail {
   epoch: number;
   split: 'train' | 'val';
@@ -475,7 +489,7 @@ export interface MethodOutputs {
   listRuns: RunSummary[];
   getRun: RunDetail;
   runMetrics: MetricSeries[];
-  runsMetrics: { id: number; series: MetricSeries[] }[];
+  runsMetrics: { id: number; series: MetricColumns[] }[];
   runEvaluation: EvaluationDetail | null;
   runMistakes: Mistake[];
   runLogs: { id: number; level: string; message: string; createdAt: string }[];

@@ -4,7 +4,7 @@ import type { Db } from '../store/db.js';
 import { runIndexes } from '../store/indexes.js';
 import { latestMistakes } from '../store/mistakes.js';
 import { bestValue, metricRanges } from '../store/run-compare.js';
-import { metricSeries } from '../store/metric-series.js';
+import { metricSeries, type SeriesPoint } from '../store/metric-series.js';
 import { logsAfter, retrievalByRun, tagsByRun } from '../store/run-extras.js';
 import { listRuns, type RunListItem } from '../store/run-list.js';
 import {
@@ -19,7 +19,7 @@ import {
 import type { RunConfig } from '../schema/run-config.js';
 import { clusterJobInfo } from './clusters-api.js';
 import type { ServiceContext } from './context.js';
-import type { EvaluationDetail, RunSummary } from './contract.js';
+import type { EvaluationDetail, MetricColumns, RunSummary } from './contract.js';
 import type { Handlers } from './dispatch.js';
 
 const DEFAULT_MAX_POINTS = 2000;
@@ -99,7 +99,8 @@ export function runQueries(ctx: ServiceContext) {
     runsMetrics: ({ ids, keys, maxPoints }) =>
       [...new Set(ids)].map((id) => {
         requireRun(ctx.wb, id);
-        return { id, series: metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS) };
+        const series = metricSeries(db, id, keys, maxPoints ?? DEFAULT_MAX_POINTS);
+        return { id, series: series.map(({ key, points, total }) => columns(key, points, total)) };
       }),
 
     runEvaluation: ({ id, which }) => {
@@ -160,4 +161,16 @@ export function runQueries(ctx: ServiceContext) {
     },
   };
   return handlers;
+}
+
+/** A series' points as columns, as Compare receives them. */
+function columns(key: string, points: readonly SeriesPoint[], total: number): MetricColumns {
+  const out: MetricColumns = { key, step: [], epoch: [], value: [], time: [], total };
+  for (const p of points) {
+    out.step.push(p.step);
+    out.epoch.push(p.epoch);
+    out.value.push(p.value);
+    out.time.push(p.time);
+  }
+  return out;
 }

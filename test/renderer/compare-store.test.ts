@@ -4,7 +4,7 @@ import type { MethodInput } from '../../core/api/contract';
 import { ApiError } from '../../renderer/src/api/client';
 import { useCompareStore } from '../../renderer/src/stores/compare';
 import { installFakeClient } from './fake-client';
-import { compareResult, evaluation, series } from './run-detail-fixtures';
+import { columns, compareResult, evaluation, series } from './run-detail-fixtures';
 
 function fakeHost() {
   return installFakeClient({
@@ -13,8 +13,8 @@ function fakeHost() {
       ids.map((id) => ({
         id,
         series: [
-          series('val_top1_error', 10, (i) => 0.9 - i / 20 - id / 100),
-          series('train_loss', 400),
+          columns(series('val_top1_error', 10, (i) => 0.9 - i / 20 - id / 100)),
+          columns(series('train_loss', 400)),
         ],
       })),
     runEvaluation: async () => evaluation(['cat', 'dog'], [0.3, 0.4]),
@@ -94,7 +94,7 @@ describe('compare store', () => {
       compareRuns: async ({ ids }: MethodInput<'compareRuns'>) => compareResult(ids),
       runsMetrics: async ({ ids }: MethodInput<'runsMetrics'>) => {
         if (ids.includes(2)) throw new ApiError('internal', 'disk error');
-        return ids.map((id) => ({ id, series: [series('train_loss', 5)] }));
+        return ids.map((id) => ({ id, series: [columns(series('train_loss', 5))] }));
       },
     });
     await store.load([1, 2]);

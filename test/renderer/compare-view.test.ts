@@ -6,7 +6,7 @@ import { createMemoryHistory, createRouter } from 'vue-router';
 import type { MethodInput } from '../../core/api/contract';
 import CompareView from '../../renderer/src/views/CompareView.vue';
 import { installFakeClient } from './fake-client';
-import { compareResult, evaluation, series } from './run-detail-fixtures';
+import { columns, compareResult, evaluation, series } from './run-detail-fixtures';
 
 const Blank = defineComponent({ render: () => h('div') });
 const CLASSES = ['cat', 'dog', 'ship', 'frog'];
@@ -15,7 +15,10 @@ async function mountCompare(ids: number[]) {
   const fake = installFakeClient({
     compareRuns: async ({ ids: wanted }: MethodInput<'compareRuns'>) => compareResult(wanted),
     runsMetrics: async ({ ids }: MethodInput<'runsMetrics'>) =>
-      ids.map((id) => ({ id, series: [series('val_top1_error', 5), series('train_loss', 200)] })),
+      ids.map((id) => ({
+        id,
+        series: [columns(series('val_top1_error', 5)), columns(series('train_loss', 200))],
+      })),
     runEvaluation: async ({ id }: MethodInput<'runEvaluation'>) =>
       id === 1
         ? evaluation(CLASSES, [0.5, 0.2, 0.3, 0.4])

@@ -1,6 +1,7 @@
 import type {
   CompareResult,
   EvaluationDetail,
+  MetricColumns,
   MetricSeries,
   RunDetail,
   RunSummary,
@@ -77,6 +78,18 @@ export function series(key: string, n: number, value = (i: number) => 2 - i / n)
       value: value(i),
       time: 1_700_000_000 + i,
     })),
+  };
+}
+
+/** The same series as Compare receives it: columns. */
+export function columns({ key, total, points }: MetricSeries): MetricColumns {
+  return {
+    key,
+    total,
+    step: points.map((p) => p.step),
+    epoch: points.map((p) => p.epoch),
+    value: points.map((p) => p.value),
+    time: points.map((p) => p.time),
   };
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { PushEvent, SettingsInfo } from '../../core/api/contract.js';
+import type { MethodOutputs, PushEvent, SettingsInfo } from '../../core/api/contract.js';
 import type { HostService } from '../../core/api/host-service.js';
 import { createHostService } from '../../core/api/service.js';
 import { insertMetrics, setTag } from '../../core/store/runs.js';
@@ -379,6 +379,24 @@ describe('run queries', () => {
     expect(only.map((s) => s.key)).toEqual(['lr']);
     const full = await ok<{ points: unknown[] }[]>('runMetrics', { id, keys: ['train_loss'] });
     expect(full[0]!.points.length).toBeLessThanOrEqual(2000);
+    // Compare's call sends the same points as columns, for each run asked (once each).
+    const many = await ok<MethodOutputs['runsMetrics']>('runsMetrics', {
+      ids: [id, id],
+      maxPoints: 100,
+    });
+    expect(many.map((r) => r.id)).toEqual([id]);
+    expect(
+      many[0]!.series.map((c) => ({
+        key: c.key,
+        total: c.total,
+        points: c.step.map((step, i) => ({
+          step,
+          epoch: c.epoch[i],
+          value: c.value[i],
+          time: c.time[i],
+        })),
+      })),
+    ).toEqual(series);
   });
 
   it('compares every param with a differs flag, and the best of each metric', async () => {

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, ref, shallowRef } from 'vue';
-import type { CompareResult, EvaluationDetail } from '../../../core/api/contract';
+import type { CompareResult, EvaluationDetail, MetricColumns } from '../../../core/api/contract';
 import { client } from '../api/client';
 import { keepRuns, visibleParams } from '../lib/compare-result';
 import type { MetricPoint } from '../lib/curves';
@@ -18,8 +18,12 @@ export const COMPARE_METRICS = [
 export const MAX_COMPARED = 100;
 /** Points per series asked of the host; the chart reduces further to its width. */
 const METRIC_POINTS = 1000;
-/** How long arriving curves wait for others before the chart is redrawn with them. */
-const SERIES_BATCH_MS = 150;
+/**
+ * How long arriving curves wait for others before the chart is redrawn with them: a host that
+ * answers within it gets one draw of every curve (a draw of 100 curves costs 100–200 ms, which a
+ * partial one would add before it), a slow one a redraw this often.
+ */
+const SERIES_BATCH_MS = 400;
 /** Runs per metrics request, and requests in flight at once: curves appear as chunks arrive. */
 const CHUNK = 25;
 const PARALLEL = 4;
@@ -119,7 +123,7 @@ export const useCompareStore = defineStore('compare', () => {
             maxPoints: METRIC_POINTS,
           });
           for (const { id, series: s } of list) {
-            arrived.set(id, Object.fromEntries(s.map((x) => [x.key, x.points])));
+            arrived.set(id, Object.fromEntries(s.map((x) => [x.key, points(x)])));
             delete seriesErrors.value[id];
           }
           timer ??= setTimeout(flush, SERIES_BATCH_MS);
@@ -173,4 +177,14 @@ export const useCompareStore = defineStore('compare', () => {
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A series' points from the columns the host sends. */
+function points(c: MetricColumns): MetricPoint[] {
+  return c.step.map((step, i) => ({
+    step,
+    epoch: c.epoch[i]!,
+    value: c.value[i]!,
+    time: c.time[i]!,
+  }));
 }
