@@ -46,8 +46,10 @@ async function serve(home: string): Promise<{ url: string; stop: () => Promise<v
 
 /** Milliseconds from opening Compare on 100 runs to the chart drawn with all their curves. */
 async function compareChart(page: Page, base: string, ids: number[]): Promise<BenchResult[]> {
+  // From the runs list with every run loaded (10,100 of them), as a user would open Compare.
   await page.goto(`${base}#/runs`);
-  await page.waitForSelector('[data-testid="runs-count"]');
+  const all = (CURVE_RUNS + BRUSH_RUNS).toLocaleString('en-US');
+  await page.locator('[data-testid="runs-count"]', { hasText: `${all} runs` }).waitFor();
   const hash = `#/compare?ids=${ids.join(',')}&metric=train_loss`;
   const { total, draws } = (await page.evaluate(`(async () => {
     performance.clearMeasures('svw:chart-draw');
