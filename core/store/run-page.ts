@@ -43,6 +43,35 @@ function boundsOn(node: FilterNode | null, scope: string, name: string, stat?: s
   return [];
 }
 
+/** Entries of the sort key's index walked before the filter's param range narrows the walk. */
+const WALK_FIRST = 2000;
+
+/**
+ * The runs a top-level `and` term comparing a param with a number admits, as an `IN` test (its
+ * list is built once per query, from the params index): the bounds of the first param so
+ * compared. Null when the filter has none.
+ */
+function paramNarrowing(node: FilterNode | null): { sql: string; params: unknown[] } | null {
+  const terms: { name: string; op: string; value: number }[] = [];
+  const collect = (n: FilterNode | null): void => {
+    if (!n) return;
+    if (n.kind === 'and') {
+      collect(n.left);
+      collect(n.right);
+    } else if (n.kind === 'compare' && n.field.scope === 'params' && typeof n.value === 'number') {
+      if (['<', '<=', '>', '>=', '='].includes(n.op))
+        terms.push({ name: n.field.name, op: n.op, value: n.value });
+    }
+  };
+  collect(node);
+  if (terms.length === 0) return null;
+  const same = terms.filter((t) => t.name === terms[0]!.name);
+  return {
+    sql: `s.run_id IN (SELECT run_id FROM params WHERE key = ?${same.map((t) => ` AND num ${t.op} ?`).join('')})`,
+    params: [terms[0]!.name, ...same.map((t) => t.value)],
+  };
+}
+
 /**
  * The ids of the page, in order, or null where the list's single query is as good (no limit,
  * chosen ids, a sort by a run column) or the sort key is not indexed.
@@ -50,6 +79,7 @@ function boundsOn(node: FilterNode | null, scope: string, name: string, stat?: s
 export function indexedPage(
   db: Db,
   opts: { experiment?: string; filter?: string; sort?: string; limit?: number; ids?: number[] },
+  walkFirst = WALK_FIRST,
 ): number[] | null {
   const spec = opts.sort ?? '-id';
   const desc = spec.startsWith('-');
@@ -76,22 +106,39 @@ export function indexedPage(
       ];
   if (desc) segments.reverse();
   const out: number[] = [];
+  const narrow = paramNarrowing(tree);
   for (const segment of segments) {
     const [head, order] = segment.split(' ORDER BY ');
     const numeric = segment.includes('s.num IS NOT NULL') || metric !== null;
-    out.push(
-      ...(db
+    const headArgs = [name, ...(numeric ? bounds.map((b) => b.value) : [])];
+    const walk = (extra: string, extraArgs: unknown[], test = where, testArgs = args) =>
+      db
         .prepare(
-          `SELECT s.run_id FROM ${table} s ${FROM} WHERE ${head} AND ${where} ORDER BY ${order} LIMIT ?`,
+          `SELECT s.run_id FROM ${table} s ${FROM} WHERE ${head}${extra} AND ${test} ORDER BY ${order} LIMIT ?`,
         )
         .pluck()
-        .all(
-          name,
-          ...(numeric ? bounds.map((b) => b.value) : []),
-          ...args,
-          opts.limit - out.length,
-        ) as number[]),
-    );
+        .all(...headArgs, ...extraArgs, ...testArgs, opts.limit! - out.length) as number[];
+    let found: number[] | null = null;
+    if (numeric && narrow) {
+      // First the walk's first `walkFirst` entries, bounded by the sort key there: a page the
+      // filter fills early costs no more than it did. Past them, the filter's param range picks
+      // the runs worth testing, so the rest of the walk passes the others at the cost of a lookup.
+      const edge = db
+        .prepare(
+          `SELECT s.${column} FROM ${table} s WHERE ${head} ORDER BY ${order} LIMIT 1 OFFSET ?`,
+        )
+        .pluck()
+        .get(...headArgs, walkFirst) as number | undefined;
+      if (edge !== undefined) {
+        found = walk(` AND s.${column} ${desc ? '>=' : '<='} ?`, [edge]);
+        if (found.length < opts.limit - out.length)
+          found = walk('', [], `CASE WHEN ${narrow.sql} THEN ${where} ELSE 0 END`, [
+            ...narrow.params,
+            ...args,
+          ]);
+      }
+    }
+    out.push(...(found ?? walk('', [])));
     if (out.length === opts.limit) return out;
   }
   // A numeric bound on the key leaves out every run without it; otherwise they come last.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedExperiments } from '../../bench/seed-experiments.js';
 import { listRuns } from '../../core/store/run-list.js';
+import { indexedPage } from '../../core/store/run-page.js';
 import { openWorkbench, type Workbench } from '../../core/store/workbench.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -61,6 +62,9 @@ describe('a sorted page of the runs list', () => {
     'metrics.val_top1_error > 0.35 and params.optim.lr > 0.001',
     'metrics.val_top1_error.max < 0.5 or metrics.val_top1_error.min > 0.6',
     'params.optim.lr < 0.01 or experiment = other',
+    // A param range narrows the walk past its first entries.
+    'params.optim.lr > 0.003 and params.optim.lr < 0.03',
+    'params.batchSize = 64 and params.model.dropout < 0.3 and metrics.val_top1_error > 0.4',
     'experiment = other',
   ];
   it.each(sorts)('sorted by %s is the head of the full sort, with every filter', (sort) => {
@@ -71,6 +75,19 @@ describe('a sorted page of the runs list', () => {
       }
     }
   });
+
+  it.each(sorts)(
+    'sorted by %s, narrowed by the filter’s param range past the first entries, is the same head',
+    (sort) => {
+      for (const filter of filters)
+        for (const limit of [1, 25, 500])
+          for (const walkFirst of [0, 7, 120]) {
+            const full = ids(listRuns(wb.db, { filter, sort })).slice(0, limit);
+            const page = indexedPage(wb.db, { filter, sort, limit }, walkFirst);
+            expect(page, `${filter} / ${limit} / ${walkFirst}`).toEqual(full);
+          }
+    },
+  );
 
   it('returns whole list items, in the page order', () => {
     const page = listRuns(wb.db, { sort: 'metrics.val_top1_error', limit: 3 });
