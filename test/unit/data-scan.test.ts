@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSquare } from '../../core/image/decode.js';
+import { decodeSquare, describeSharpError } from '../../core/image/decode.js';
 import { probeAll, probeImage } from '../../core/data/probe.js';
 import {
   compareCodePoints,
@@ -153,6 +153,20 @@ describe('scanFolders and probe on bad inputs', () => {
     expect(missing.ok === false && missing.skipped.reason).toBe(SKIP_REASONS.unreadable);
     const empty = await probeImage(path.join(root, 'bird', 'empty.jpg'));
     expect(empty.ok === false && empty.skipped.reason).toBe(SKIP_REASONS.emptyFile);
+  });
+
+  it('words a corrupt file the same whichever libvips domains its message ends with', () => {
+    const said = [
+      'Input file has corrupt header: VipsForeignLoad:',
+      'Input file has corrupt header:',
+      'Input file has corrupt header: VipsForeignLoad: VipsImage:\nmore',
+    ].map((m) => describeSharpError(new Error(m)));
+    expect(new Set(said)).toEqual(
+      new Set(['corrupt or truncated (Input file has corrupt header)']),
+    );
+    expect(describeSharpError(new Error('VipsJpeg: Premature end of JPEG file'))).toBe(
+      'corrupt or truncated (VipsJpeg: Premature end of JPEG file)',
+    );
   });
 
   it('keeps input order and reports progress', async () => {
