@@ -61,8 +61,8 @@ export async function benchScale(quick: boolean): Promise<BenchResult[]> {
       timed('100k runs × 20 params: filtered page by worst val error', RUNS, reps, () =>
         listRuns(db, page('-metrics.val_top1_error.min')),
       ),
-      // The worst case left: nothing bounds the walk, which passes every run outside the band of
-      // learning rates, and those are the runs with the worst errors.
+      // The walk from the worst error passes every run outside the band of learning rates (those
+      // are the runs with the worst errors) unless the band's range narrows it.
       timed('100k runs × 20 params: worst val error within a band of rates', RUNS, reps, () =>
         listRuns(db, {
           filter: 'params.optim.lr > 0.003 and params.optim.lr < 0.03',
