@@ -55,19 +55,9 @@ export function describeSharpError(err: unknown): string {
     return `image is too large (over ${MAX_INPUT_PIXELS / 1e6} megapixels)`;
   if (/ENOENT/.test(message)) return 'no such file';
   if (/premature end|truncated|corrupt|VipsJpeg|pngload|Invalid/i.test(message)) {
-    return `corrupt or truncated (${firstLine(message)})`;
+    return `corrupt or truncated (${message.split('\n')[0]})`;
   }
-  return firstLine(message);
-}
-
-/**
- * The first line of a libvips message without the domain prefixes it may end with ("Input file
- * has corrupt header: VipsForeignLoad:"): libvips' error buffer is shared by its threads, so
- * whether they are there differs from one read of the same file to the next.
- */
-function firstLine(message: string): string {
-  const line = message.split('\n')[0] ?? message;
-  return line.replace(/(:\s*Vips\w*)*:?\s*$/, '') || line;
+  return message.split('\n')[0] ?? message;
 }
 
 /** File extensions treated as images when a directory is given. */
