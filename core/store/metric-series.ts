@@ -26,7 +26,7 @@ type Row = SeriesPoint & { rowid: number };
  * whole. A series that fits comes back whole. A longer one keeps its first and last points,
  * and its steps are cut into ⌊maxPoints / 2⌋ − 1 equal ranges, each keeping its first point (by
  * step, then rowid) with the lowest value and its first with the highest, so a spike or a dip
- * survives. Only the kept points leave SQLite: up to `groupedUpTo` points (wholeUpTo) the ranges
+ * survives. Only the kept points leave SQLite: up to `groupedUpTo` points (groupedLimit) the ranges
  * come from one grouped query, and a longer series' from a query per range on the index on
  * (run_id, key, step, value), which avoids sorting millions of rows. A reduction to at most
  * CACHED_UP_TO points of a run that has ended is kept in series_cache and read from there.
@@ -36,7 +36,7 @@ export function metricSeries(
   runId: number,
   keys: readonly string[] | undefined,
   maxPoints: number,
-  groupedUpTo = wholeUpTo(maxPoints),
+  groupedUpTo = groupedLimit(maxPoints),
 ): Series[] {
   const only = keys ? ' AND key IN (SELECT value FROM json_each(?))' : '';
   const names = (
@@ -45,8 +45,10 @@ export function metricSeries(
       .all(...(keys ? [runId, JSON.stringify(keys)] : [runId])) as { key: string }[]
   ).map((r) => r.key);
   const max = Math.max(4, maxPoints);
+  // Only an ended run's reductions are kept; a running one's are read fresh, with no write.
+  const cacheable = max <= CACHED_UP_TO && ended(db, runId);
   return names.map((key) => {
-    if (max > CACHED_UP_TO) return series(db, runId, key, max, groupedUpTo);
+    if (!cacheable) return series(db, runId, key, max, groupedUpTo);
     const cached = db
       .prepare(
         'SELECT total, points FROM series_cache WHERE run_id = ? AND key = ? AND max_points = ?',
@@ -77,16 +79,20 @@ export function cacheChartSeries(db: Db, runId: number): void {
  * the series was read keeps nothing). A database this process may only read keeps nothing either.
  */
 function keep(db: Db, runId: number, found: Series, maxPoints: number): void {
-  const ended = FINAL_STATUSES.map((s) => `'${s}'`).join(', ');
   try {
     db.prepare(
       `INSERT OR REPLACE INTO series_cache (run_id, key, max_points, total, points)
-       SELECT id, ?, ?, ?, ? FROM runs WHERE id = ? AND status IN (${ended})`,
+       SELECT id, ?, ?, ?, ? FROM runs WHERE id = ? AND status IN (${ENDED})`,
     ).run(found.key, maxPoints, found.total, encode(found.points), runId);
   } catch (err) {
     if ((err as { code?: string }).code !== 'SQLITE_READONLY') throw err;
   }
 }
+
+const ENDED = FINAL_STATUSES.map((s) => `'${s}'`).join(', ');
+
+const ended = (db: Db, runId: number) =>
+  db.prepare(`SELECT 1 FROM runs WHERE id = ? AND status IN (${ENDED})`).get(runId) !== undefined;
 
 const FIELDS = 4;
 
@@ -121,7 +127,7 @@ const COLUMNS = 'rowid, step, epoch, value, wall_time AS time';
  * grouping tens of thousands of points (a compare chart of 100 runs × 10,000 points made 200,000
  * queries), and less than sorting millions.
  */
-export const wholeUpTo = (maxPoints: number) => Math.min(50 * maxPoints, 100_000);
+export const groupedLimit = (maxPoints: number) => Math.min(50 * maxPoints, 100_000);
 
 function series(
   db: Db,

@@ -29,19 +29,20 @@ function boundsOn(node: FilterNode | null, scope: string, name: string, stat?: s
     return [...boundsOn(node.left, scope, name, stat), ...boundsOn(node.right, scope, name, stat)];
   if (node.kind !== 'compare' || typeof node.value !== 'number') return [];
   const { field, op, value } = node;
-  if (field.scope !== scope || field.name !== name) return [];
-  if (op !== '<' && op !== '<=' && op !== '>' && op !== '>=' && op !== '=') return [];
+  if (field.scope !== scope || field.name !== name || !isRangeOp(op)) return [];
   if (field.stat === stat) return [{ op, value }];
   if (scope !== 'metrics') return [];
   const rank = (s?: string) => (s === 'min' ? 0 : s === 'max' ? 2 : 1);
   // An upper bound on a larger statistic bounds a smaller one; a lower bound, a larger one.
-  const upper = op === '<' || op === '<=' || op === '=';
-  const lower = op === '>' || op === '>=' || op === '=';
-  const bound = op === '=' ? (upper && rank(stat) < rank(field.stat) ? '<=' : '>=') : op;
-  if (upper && rank(stat) < rank(field.stat)) return [{ op: bound, value }];
-  if (lower && rank(stat) > rank(field.stat)) return [{ op: bound, value }];
+  if (rank(stat) < rank(field.stat) && op !== '>' && op !== '>=')
+    return [{ op: op === '=' ? '<=' : op, value }];
+  if (rank(stat) > rank(field.stat) && op !== '<' && op !== '<=')
+    return [{ op: op === '=' ? '>=' : op, value }];
   return [];
 }
+
+const isRangeOp = (op: string): op is Bound['op'] =>
+  op === '<' || op === '<=' || op === '>' || op === '>=' || op === '=';
 
 /** Entries of the sort key's index walked before the filter's param range narrows the walk. */
 const WALK_FIRST = 2000;
@@ -58,10 +59,13 @@ function paramNarrowing(node: FilterNode | null): { sql: string; params: unknown
     if (n.kind === 'and') {
       collect(n.left);
       collect(n.right);
-    } else if (n.kind === 'compare' && n.field.scope === 'params' && typeof n.value === 'number') {
-      if (['<', '<=', '>', '>=', '='].includes(n.op))
-        terms.push({ name: n.field.name, op: n.op, value: n.value });
-    }
+    } else if (
+      n.kind === 'compare' &&
+      n.field.scope === 'params' &&
+      typeof n.value === 'number' &&
+      isRangeOp(n.op)
+    )
+      terms.push({ name: n.field.name, op: n.op, value: n.value });
   };
   collect(node);
   if (terms.length === 0) return null;

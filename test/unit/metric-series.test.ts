@@ -181,10 +181,10 @@ describe('chart reductions of runs that have ended', () => {
     finishRun(wb.db, ended, 'completed');
     expect(kept()).toEqual([{ key: 'train_loss', max: COMPARE_POINTS, total: 5000 }]);
     // Read back from the kept reduction: the same points, and no long series' rows leave SQLite
-    // (its two keys, the kept reduction, the short series' count and its one point).
+    // (its two keys, that it has ended, the kept reduction, the short series' count and point).
     const { result, rows } = rowsRead(() => metricSeries(wb.db, ended, undefined, COMPARE_POINTS));
     expect(result).toEqual(before);
-    expect(rows).toBe(2 + 1 + 1 + 1);
+    expect(rows).toBe(2 + 1 + 1 + 1 + 1);
   });
 
   it('keeps other small reductions when first read, never large ones', () => {
