@@ -1,6 +1,7 @@
 /**
- * Our WebAssembly SIMD kernels (./simd-kernels.wat): LRN, its gradient and the max-pool
- * gradient, run on the wasm backend's own heap: the
+ * Our WebAssembly SIMD kernels (./simd-kernels.wat): LRN, its gradient, the max-pool gradient,
+ * the conv filter gradient and the SGD-with-momentum update, run on the wasm backend's own heap:
+ * the
  * module imports the backend's memory, so it reads and writes tensors where they lie, four
  * float32 lanes at a time. JavaScript has no SIMD, and its scalar loops over activations of
  * AlexNet's size run at a fraction of the speed (./wasm-lrn.ts and ./wasm-pool.ts keep them as
@@ -52,6 +53,37 @@ interface Exports {
     sw: number,
     top: number,
     left: number,
+  ): void;
+  conv_filter_grad(
+    x: number,
+    dy: number,
+    dw: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    top: number,
+    left: number,
+    scratch: number,
+  ): void;
+  sgd_momentum(
+    w: number,
+    g: number,
+    v: number,
+    wOut: number,
+    vOut: number,
+    n: number,
+    negEps: number,
+    decay: number,
+    mu: number,
+    nesterov: number,
   ): void;
 }
 
@@ -207,6 +239,99 @@ export function maxPoolGradSimd(
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
+  );
+  return true;
+}
+
+/** One SGD-with-momentum update: learning rate, weight decay and momentum. */
+export interface SgdParams {
+  eps: number;
+  decay: number;
+  mu: number;
+  nesterov: boolean;
+}
+
+/**
+ * w′ and v′ (into wOut and vOut, float32 like w, g and v, all of one size) of one SGD update on the
+ * heap; false where this runtime has no WebAssembly SIMD.
+ */
+export function sgdMomentumSimd(
+  tensors: { w: TensorInfo; g: TensorInfo; v: TensorInfo; wOut: TensorInfo; vOut: TensorInfo },
+  params: SgdParams,
+  backend: BackendWasm,
+): boolean {
+  const kernels = kernelsFor(backend);
+  if (!kernels) return false;
+  const at = (t: TensorInfo) => backend.getMemoryOffset(t.dataId);
+  const { w, g, v, wOut, vOut } = tensors;
+  kernels.sgd_momentum(
+    at(w),
+    at(g),
+    at(v),
+    at(wOut),
+    at(vOut),
+    w.shape.reduce((a, b) => a * b, 1),
+    -params.eps,
+    params.decay,
+    params.mu,
+    params.nesterov ? 1 : 0,
+  );
+  return true;
+}
+
+/**
+ * Whether {@link convFilterGradSimd} takes a conv: output channels in eights, dilation 1, and
+ * something to sum.
+ */
+export function filterGradApplies(info: backend_util.Conv2DInfo): boolean {
+  return (
+    info.outChannels % 8 === 0 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.batchSize * info.outHeight * info.outWidth * info.inChannels > 0
+  );
+}
+
+/**
+ * The filter gradient dw [fh, fw, inC, outC] of an NHWC conv (see the .wat), from x and dy, on
+ * the heap; false where the kernel does not apply or this runtime has no WebAssembly SIMD. `info`
+ * from computeConv2DInfo.
+ */
+export function convFilterGradSimd(
+  x: TensorInfo,
+  dy: TensorInfo,
+  dw: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  backend: BackendWasm,
+): boolean {
+  const kernels = kernelsFor(backend);
+  if (!kernels || !filterGradApplies(info)) return false;
+  const { filterHeight: fh, filterWidth: fw, inChannels: inC, outChannels: outC } = info;
+  const { strideHeight: sh, strideWidth: sw, outHeight: outH, outWidth: outW } = info;
+  const padH = (outH - 1) * sh + fh;
+  const padW = (outW - 1) * sw + fw;
+  const rows = Math.ceil((fw * inC) / 4) * 4;
+  const at = (t: TensorInfo) => backend.getMemoryOffset(t.dataId);
+  withScratch(backend, padH * padW * inC + 4 + fh * rows * outC, (scratch) =>
+    kernels.conv_filter_grad(
+      at(x),
+      at(dy),
+      at(dw),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      inC,
+      outH,
+      outW,
+      outC,
+      fh,
+      fw,
+      sh,
+      sw,
+      info.padInfo.top,
+      info.padInfo.left,
+      scratch,
+    ),
   );
   return true;
 }

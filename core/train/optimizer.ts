@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSgdStep } from '../engine/fused-sgd.js';
 import type { OptimConfig } from '../schema/run-config.js';
 
 /** A trainable weight and whether it is a bias (for Caffe's bias rules). */
@@ -63,6 +64,13 @@ export class Optimizer {
           return;
         }
         const v = slots[0]!;
+        // One pass over the weight where the backend has the kernel (wasm): the same floats.
+        const fused = fusedSgdStep(w, g, v, { eps, decay, mu, nesterov: type === 'nesterov' });
+        if (fused) {
+          v.assign(fused[1]);
+          w.assign(fused[0]);
+          return;
+        }
         // −λ·ε·w − ε·∇L
         const step = tf.mul(tf.add(g, tf.mul(w, decay)), -eps);
         v.assign(tf.add(tf.mul(v, mu), step));
