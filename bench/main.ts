@@ -14,12 +14,19 @@ import { benchAnalysis } from './analysis.js';
 import { benchConcurrency } from './concurrency.js';
 import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
-import { benchPytorch, compareWithReference, formatComparison } from './reference.js';
+import { benchPaired } from './paired.js';
+import {
+  benchPytorch,
+  compareWithReference,
+  formatComparison,
+  PytorchSession,
+} from './reference.js';
 import { benchRunCurves } from './run-curves.js';
 import { benchRunList } from './store.js';
 import { benchScale } from './scale.js';
 import { benchRetrieval } from './retrieval.js';
 import { formatResult, type BenchResult as Result, type Comparison } from './result.js';
+import { time } from './timing.js';
 import { createBenchModel } from './train-step.js';
 
 const CASES: { preset: PresetName; batch: number }[] = [
@@ -38,28 +45,6 @@ const GROUPS = [
   'concurrency',
   'cluster',
 ] as const;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Times `step` after one warm-up call, repeating until `minMs` has passed (at least `minReps` times). */
-async function time(
-  step: () => void | Promise<void>,
-  minReps: number,
-  minMs: number,
-): Promise<number> {
-  await step();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < minReps || performance.now() - start < minMs) {
-    const t0 = performance.now();
-    await step();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 /**
  * Forward (inference, one thread) and training images/s of a preset, training on each of
@@ -109,18 +94,53 @@ function parseThreads(text: string, cores: number): number {
   return n;
 }
 
+const USAGE = `usage: npm run bench -- [options]
+  --backend NAME       auto (default), tensorflow-gpu, webgpu, tensorflow, wasm or cpu
+  --batch N            the model cases at batch N instead of their own (128 and 16)
+  --quick              one warm-up and one timed repetition: a smoke test
+  --only GROUP         only this group (repeatable): ${GROUPS.join(', ')}
+  --preset NAME        model cases of this preset only (repeatable)
+  --threads N          train the model cases on N threads (repeatable; default 1, 2 and every core)
+  --reference pytorch  PyTorch on this CPU at the same thread counts, in alternating rounds
+  --reference pytorch-cuda
+                       PyTorch on the GPU (CUDA), after our figures
+  --rounds N           rounds of each side against PyTorch on the CPU (default 3)
+  --help               this text
+Figures on stderr, all of them as JSON on stdout. README "Benchmarks" says what each group times.
+`;
+
+/** The command line, or a UserError naming what is wrong with it. */
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        backend: { type: 'string', default: 'auto' },
+        quick: { type: 'boolean', default: false },
+        preset: { type: 'string', multiple: true },
+        only: { type: 'string', multiple: true },
+        reference: { type: 'string' },
+        threads: { type: 'string', multiple: true },
+        batch: { type: 'string' },
+        rounds: { type: 'string', default: '3' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    // parseArgs explains an unknown flag or a missing value in one sentence.
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS')) {
+      throw new UserError(`${(err as Error).message} (npm run bench -- --help)`);
+    }
+    throw err;
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      backend: { type: 'string', default: 'auto' },
-      quick: { type: 'boolean', default: false },
-      preset: { type: 'string', multiple: true },
-      only: { type: 'string', multiple: true },
-      reference: { type: 'string' },
-      threads: { type: 'string', multiple: true },
-      batch: { type: 'string' },
-    },
-  });
+  const { values } = parseCommandLine();
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   for (const group of values.only ?? []) {
     if (!(GROUPS as readonly string[]).includes(group))
       throw new UserError(`unknown group '${group}' (choose ${GROUPS.join(', ')})`);
@@ -131,6 +151,9 @@ async function main(): Promise<void> {
   const batch = values.batch === undefined ? undefined : Number(values.batch);
   if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
     throw new UserError(`--batch must be a positive integer, not '${values.batch}'`);
+  const rounds = Number(values.rounds);
+  if (!(Number.isInteger(rounds) && rounds > 0))
+    throw new UserError(`--rounds must be a positive integer, not '${values.rounds}'`);
   const cores = os.availableParallelism();
   tf.enableProdMode();
   const selection = await selectBackend(parseBackendChoice(values.backend));
@@ -171,16 +194,40 @@ async function main(): Promise<void> {
     results.push(...(await benchData(backend, values.quick)));
   }
   const modelResults: Result[] = [];
+  let comparisons: Comparison[] | undefined;
   // --batch replaces each model case's own batch (the paper's 128 on a GPU, say).
-  const cases = CASES.map((c) => ({ ...c, batch: batch ?? c.batch }));
-  for (const { preset, batch } of cases) {
-    if (!wanted('model') || (values.preset && !values.preset.includes(preset))) continue;
-    process.stderr.write(
-      `benchmarking ${preset} at batch ${batch} on ${threads.join(', ')} thread(s)…\n`,
-    );
-    modelResults.push(...(await benchPreset(preset, batch, backend, threads, values.quick)));
+  const cases = CASES.map((c) => ({ ...c, batch: batch ?? c.batch })).filter(
+    ({ preset }) => wanted('model') && (!values.preset || values.preset.includes(preset)),
+  );
+  if (reference && cases.length === 0) {
+    process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
   }
-  results.push(...modelResults);
+  // Against PyTorch on the CPU: both sides in alternating rounds (./paired.ts).
+  const session = reference === 'pytorch' && cases.length ? PytorchSession.start() : null;
+  if (session) {
+    process.stderr.write(
+      `benchmarking ${cases.map((c) => c.preset).join(' and ')} on ${threads.join(', ')} thread(s) against PyTorch ${session.torch} (${session.python}), alternating…\n`,
+    );
+    try {
+      const paired = await benchPaired(
+        { cases, backend, threads, rounds: values.quick ? 1 : rounds, quick: values.quick },
+        session,
+      );
+      modelResults.push(...paired.ours);
+      results.push(...paired.ours, ...paired.reference);
+      comparisons = paired.comparisons;
+    } finally {
+      await session.close();
+    }
+  } else {
+    for (const { preset, batch } of cases) {
+      process.stderr.write(
+        `benchmarking ${preset} at batch ${batch} on ${threads.join(', ')} thread(s)…\n`,
+      );
+      modelResults.push(...(await benchPreset(preset, batch, backend, threads, values.quick)));
+    }
+    results.push(...modelResults);
+  }
   if (wanted('memory')) {
     process.stderr.write(
       'benchmarking peak memory of training alexnet-paper at batch 32 on 1 and all threads…\n',
@@ -198,8 +245,8 @@ async function main(): Promise<void> {
     results.push(...(await benchCluster(backend, values.quick)));
   }
 
-  let comparisons: Comparison[] | undefined;
-  if (reference) {
+  // On a GPU (bench/gpu-check.sh), PyTorch CUDA after ours: the GPU's speed does not drift.
+  if (reference === 'pytorch-cuda' && cases.length) {
     const compared = cases
       .filter(({ preset }) => modelResults.some((r) => r.name === `train ${preset}`))
       .map(({ preset, batch }) => ({
@@ -207,13 +254,7 @@ async function main(): Promise<void> {
         batches: [batch],
         params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
       }));
-    if (compared.length === 0) {
-      process.stderr.write('the PyTorch reference compares the model cases: add --only model\n');
-    }
-    const device = reference === 'pytorch-cuda' ? 'cuda' : 'cpu';
-    const figures = compared.length
-      ? await benchPytorch(compared, threads, values.quick, device)
-      : [];
+    const figures = await benchPytorch(compared, threads, values.quick, 'cuda');
     results.push(...figures);
     comparisons = compareWithReference(modelResults, figures);
   }

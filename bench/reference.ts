@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
 import type { BenchResult, Comparison } from './result.js';
 
@@ -18,6 +19,7 @@ export interface ReferenceCase {
 /** One JSON line of reference_pytorch.py. */
 type ReferenceLine =
   | { kind: 'model'; preset: string; params: number; torch: string; device: string }
+  | { kind: 'done' }
   | {
       kind: 'train' | 'forward';
       preset: string;
@@ -93,6 +95,7 @@ export async function benchPytorch(
         );
         continue;
       }
+      if (line.kind === 'done') continue;
       results.push({
         name: `${line.kind} ${line.preset}`,
         backend: `pytorch ${found.torch}${device === 'cuda' ? ' cuda' : ''}`,
@@ -105,6 +108,118 @@ export async function benchPytorch(
     }
   }
   return results;
+}
+
+/** What one request to a {@link PytorchSession} times. */
+export interface PytorchRequest {
+  preset: PresetName;
+  batch: number;
+  threads: number;
+  kinds: ('train' | 'forward')[];
+  /** Our parameter count: the script fails on another. */
+  params: number;
+  minSeconds: number;
+  minReps: number;
+  warmup: number;
+}
+
+/**
+ * reference_pytorch.py kept running (--serve), timing on request: the bench alternates its own
+ * figures with PyTorch's, so both meet the same moments of a machine whose speed drifts. Each
+ * model is built once; the process is idle between requests.
+ */
+export class PytorchSession {
+  private readonly waiting: {
+    lines: ReferenceLine[];
+    resolve: (lines: ReferenceLine[]) => void;
+    reject: (err: Error) => void;
+  }[] = [];
+  private exited: Error | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly torch: string,
+    readonly python: string,
+  ) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.trim()) return;
+      const parsed = JSON.parse(line) as ReferenceLine;
+      const current = this.waiting[0];
+      if (!current) return;
+      if (parsed.kind === 'model') {
+        process.stderr.write(`  PyTorch built ${parsed.preset}: ${parsed.params} parameters\n`);
+        return;
+      }
+      if (parsed.kind !== 'done') {
+        current.lines.push(parsed);
+        return;
+      }
+      this.waiting.shift();
+      current.resolve(current.lines);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = new Error(
+        `${path.basename(SCRIPT)} --serve exited (${signal ?? `code ${code}`}) before answering`,
+      );
+      for (const w of this.waiting.splice(0)) w.reject(this.exited);
+    });
+  }
+
+  /** Starts the script, or says (one line on stderr) why PyTorch cannot run and returns null. */
+  static start(): PytorchSession | null {
+    const found = findTorchPython();
+    if ('missing' in found) {
+      process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
+      return null;
+    }
+    const child = spawn(found.python, [SCRIPT, '--serve'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    return new PytorchSession(child, found.torch, found.python);
+  }
+
+  /** PyTorch's figures for one request, as bench results. */
+  async measure(request: PytorchRequest): Promise<BenchResult[]> {
+    if (this.exited) throw this.exited;
+    const lines = await new Promise<ReferenceLine[]>((resolve, reject) => {
+      this.waiting.push({ lines: [], resolve, reject });
+      this.child.stdin!.write(
+        JSON.stringify({
+          config: presetConfig(request.preset),
+          batch: request.batch,
+          threads: request.threads,
+          kinds: request.kinds,
+          expectParams: request.params,
+          minSeconds: request.minSeconds,
+          minReps: request.minReps,
+          warmup: request.warmup,
+        }) + '\n',
+      );
+    });
+    return lines.flatMap((line) =>
+      line.kind === 'train' || line.kind === 'forward'
+        ? [
+            {
+              name: `${line.kind} ${line.preset}`,
+              backend: `pytorch ${this.torch}`,
+              batch: line.batch,
+              threads: line.threads,
+              imagesPerSec: line.imagesPerSec,
+              msPerBatch: line.msPerBatch,
+              params: request.params,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /** Ends the script (closing its stdin) and waits for it. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const done = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin!.end();
+    await done;
+  }
 }
 
 /** Runs the script and parses its JSON lines; its stderr goes to ours. */
@@ -159,8 +274,12 @@ export function compareWithReference(ours: BenchResult[], reference: BenchResult
   return rows;
 }
 
-/** The comparison as a plain-text table, training rows first, then by thread count. */
+/**
+ * The comparison as a plain-text table, training rows first, then by thread count; with each
+ * round's ratio where the rows were measured in rounds.
+ */
 export function formatComparison(rows: Comparison[], reference = 'PyTorch'): string {
+  const rounds = rows.some((r) => r.ratios);
   const head = [
     '',
     'preset',
@@ -169,6 +288,7 @@ export function formatComparison(rows: Comparison[], reference = 'PyTorch'): str
     'ours img/s',
     `${reference} img/s`,
     `ours ÷ ${reference}`,
+    ...(rounds ? ['each round'] : []),
     'ours ÷ ours on 1 thread',
   ];
   const body = ['train', 'forward'].flatMap((kind) =>
@@ -182,6 +302,7 @@ export function formatComparison(rows: Comparison[], reference = 'PyTorch'): str
         r.oursImagesPerSec.toFixed(1),
         r.referenceImagesPerSec.toFixed(1),
         `${r.ratio.toFixed(2)}×`,
+        ...(rounds ? [(r.ratios ?? []).map((x) => x.toFixed(2)).join(' ')] : []),
         r.scaling === undefined ? '—' : `${r.scaling.toFixed(2)}×`,
       ]),
   );

@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench -- --reference pytorch`.
 
-Builds the workbench's AlexNet from the same model config (the JSON of core/model/config.ts's
-presetConfig, which the bench passes in) and times it on the CPU: a training step (forward,
-backward and SGD with momentum and weight decay, as the workbench trains) and a forward pass in
-eval mode without gradients, on random inputs and labels. One JSON object per line on stdout.
+Builds the workbench's AlexNet from the same model config (the JSON of
+core/schema/model-config.ts's presetConfig, which the bench passes in) and times it on the CPU:
+a training step (forward, backward and SGD with momentum and weight decay, as the workbench
+trains) and a forward pass in eval mode without gradients, on random inputs and labels. One JSON object per line on stdout.
 With --device cuda it times the same on the GPU instead (bench/gpu-check.sh).
+
+With --serve it stays up and answers requests, one JSON object per line on stdin (config, batch,
+threads, kinds, expectParams, minSeconds, minReps, warmup), each with its figures and a line
+{"kind": "done"}: the bench alternates our figures with these, round by round, so both sides
+meet the same moments of a machine whose speed drifts.
 
 Standalone:
   python3 bench/reference_pytorch.py --batch 128 --config "$(node -e \
-    "import('./dist/core/model/config.js').then(m => \
+    "import('./dist/core/schema/model-config.js').then(m => \
      console.log(JSON.stringify(m.presetConfig('alexnet-cifar'))))")"
 """
 
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -93,7 +99,7 @@ def timed(step, min_seconds, min_reps, warmup):
     return statistics.median(times), len(times)
 
 
-def measure(model, config, batch, args):
+def measure(model, config, batch, args, kinds=("train", "forward")):
     side = config["inputSize"]
     device = torch.device(args.device)
     # Mean-subtracted pixels are roughly N(0, 50²), as the workbench's own bench feeds them.
@@ -119,17 +125,68 @@ def measure(model, config, batch, args):
         sync()
 
     results = {}
-    model.train()
-    results["train"] = timed(train_step, args.min_seconds, args.min_reps, args.warmup)
-    model.eval()
-    results["forward"] = timed(forward, args.min_seconds, args.min_reps, args.warmup)
+    if "train" in kinds:
+        model.train()
+        results["train"] = timed(train_step, args.min_seconds, args.min_reps, args.warmup)
+    if "forward" in kinds:
+        model.eval()
+        results["forward"] = timed(forward, args.min_seconds, args.min_reps, args.warmup)
     return results
+
+
+def figure(kind, config, batch, seconds, reps):
+    return json.dumps({
+        "kind": kind,
+        "preset": config["preset"],
+        "batch": batch,
+        "threads": torch.get_num_threads(),
+        "imagesPerSec": round(batch / seconds, 2),
+        "msPerBatch": round(seconds * 1000),
+        "reps": reps,
+    })
+
+
+def model_line(config, model, device, default_threads):
+    params = sum(p.numel() for p in model.parameters())
+    return params, json.dumps({"kind": "model", "preset": config["preset"], "params": params,
+                               "torch": torch.__version__, "defaultThreads": default_threads,
+                               "device": device})
+
+
+def serve(args, default_threads):
+    """Answers timing requests from stdin until it closes; a model is built once per preset."""
+    models = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        config = request["config"]
+        preset = config["preset"]
+        if preset not in models:
+            torch.manual_seed(1)
+            models[preset] = build_alexnet(config).to(args.device)
+            params, text = model_line(config, models[preset], "cpu", default_threads)
+            print(text, flush=True)
+            expected = request.get("expectParams")
+            if expected is not None and params != expected:
+                sys.exit(f"parameter count {params} != expected {expected}")
+        torch.set_num_threads(request["threads"])
+        args.min_seconds = request.get("minSeconds", args.min_seconds)
+        args.min_reps = request.get("minReps", args.min_reps)
+        args.warmup = request.get("warmup", args.warmup)
+        kinds = request.get("kinds", ["train", "forward"])
+        batch = request["batch"]
+        for kind, (seconds, reps) in measure(models[preset], config, batch, args, kinds).items():
+            print(figure(kind, config, batch, seconds, reps), flush=True)
+        print(json.dumps({"kind": "done"}), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True, help="model config JSON (presetConfig)")
-    parser.add_argument("--batch", type=int, nargs="+", required=True)
+    parser.add_argument("--config", help="model config JSON (presetConfig)")
+    parser.add_argument("--batch", type=int, nargs="+")
+    parser.add_argument("--serve", action="store_true",
+                        help="answer timing requests on stdin (see the module's docstring)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1],
                         help="torch thread counts to measure, in turn")
     parser.add_argument("--min-seconds", type=float, default=5.0)
@@ -142,15 +199,20 @@ def main():
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.exit(3, f"PyTorch {torch.__version__} sees no CUDA device\n")
 
-    config = json.loads(args.config)
     default_threads = torch.get_num_threads()
+    if args.serve:
+        if args.device != "cpu":
+            parser.error("--serve times the CPU")
+        serve(args, default_threads)
+        return
+    if not args.config or not args.batch:
+        parser.error("--config and --batch are required (or --serve)")
+    config = json.loads(args.config)
     torch.manual_seed(1)
     model = build_alexnet(config).to(args.device)
-    params = sum(p.numel() for p in model.parameters())
     device = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
-    print(json.dumps({"kind": "model", "preset": config["preset"], "params": params,
-                      "torch": torch.__version__, "defaultThreads": default_threads,
-                      "device": device}), flush=True)
+    params, text = model_line(config, model, device, default_threads)
+    print(text, flush=True)
     if args.expect_params is not None and params != args.expect_params:
         parser.exit(2, f"parameter count {params} != expected {args.expect_params}\n")
 
@@ -158,15 +220,7 @@ def main():
         torch.set_num_threads(threads)
         for batch in args.batch:
             for kind, (seconds, reps) in measure(model, config, batch, args).items():
-                print(json.dumps({
-                    "kind": kind,
-                    "preset": config["preset"],
-                    "batch": batch,
-                    "threads": torch.get_num_threads(),
-                    "imagesPerSec": round(batch / seconds, 2),
-                    "msPerBatch": round(seconds * 1000),
-                    "reps": reps,
-                }), flush=True)
+                print(figure(kind, config, batch, seconds, reps), flush=True)
 
 
 if __name__ == "__main__":

@@ -41,8 +41,10 @@ export interface Comparison {
   oursImagesPerSec: number;
   /** PyTorch on as many threads. */
   referenceImagesPerSec: number;
-  /** ours ÷ PyTorch. */
+  /** ours ÷ PyTorch: the median of `ratios` where the two were measured in alternating rounds. */
   ratio: number;
+  /** ours ÷ PyTorch in each round, in order. */
+  ratios?: number[];
   /** ours ÷ ours on one thread, where this row has more than one. */
   scaling?: number;
 }

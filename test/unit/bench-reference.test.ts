@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { compareWithReference, formatComparison } from '../../bench/reference.js';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { benchPaired } from '../../bench/paired.js';
+import { registerWasmTrainingKernels } from '../../core/engine/wasm-kernels.js';
+import { LocalStepper } from '../../core/train/step.js';
+
+const original = LocalStepper.prototype.step;
+import {
+  compareWithReference,
+  formatComparison,
+  type PytorchRequest,
+} from '../../bench/reference.js';
 import { formatResult, type BenchResult } from '../../bench/result.js';
 
 const ours = (name: string, batch: number, imagesPerSec: number): BenchResult => ({
@@ -102,5 +113,84 @@ describe('the PyTorch comparison', () => {
     expect(line).toContain(
       '1 thread  peak RSS 2900 MB  33 tensors, 484 MB  1.90× one job on 1 thread',
     );
+  });
+});
+
+describe('the paired comparison against PyTorch', () => {
+  beforeAll(async () => {
+    registerWasmTrainingKernels();
+    await tf.setBackend('wasm');
+  });
+
+  it('alternates our measurement and PyTorch’s, round by round, and reports the median round', async () => {
+    const events: string[] = [];
+    const step = vi.spyOn(LocalStepper.prototype, 'step');
+    step.mockImplementation(async function (this: LocalStepper, ...args) {
+      events.push('ours');
+      return original.apply(this, args);
+    });
+    const perRound = [1, 4, 2];
+    const requests: PytorchRequest[] = [];
+    const session = {
+      async measure(request: PytorchRequest): Promise<BenchResult[]> {
+        requests.push(request);
+        events.push('pytorch');
+        const rate = perRound[requests.length - 1]!;
+        return request.kinds.map((kind) => ({
+          ...torch(`${kind} ${request.preset}`, request.batch, rate, request.threads),
+          msPerBatch: Math.round((request.batch / rate) * 1000),
+        }));
+      },
+    };
+    const paired = await benchPaired(
+      {
+        cases: [{ preset: 'alexnet-cifar', batch: 2 }],
+        backend: 'wasm',
+        threads: [1],
+        rounds: 3,
+        quick: true,
+      },
+      session,
+    );
+    step.mockRestore();
+    // Our training steps, then PyTorch's figures, three times: never all of one side first.
+    const runs = events.filter((e, k) => e !== events[k - 1]);
+    expect(runs).toEqual(['ours', 'pytorch', 'ours', 'pytorch', 'ours', 'pytorch']);
+    expect(requests.map((r) => [r.threads, r.kinds, r.warmup])).toEqual([
+      [1, ['train', 'forward'], 2],
+      [1, ['train', 'forward'], 1],
+      [1, ['train', 'forward'], 1],
+    ]);
+    expect(requests[0]!.params).toBe(2190730);
+    const train = paired.comparisons.find((c) => c.kind === 'train')!;
+    expect(train.ratios).toHaveLength(3);
+    // PyTorch was 4× faster in the second round than in the first: the rounds' ratios show it.
+    expect(train.ratios![0]! / train.ratios![1]!).toBeGreaterThan(2);
+    expect(train.ratio).toBe([...train.ratios!].sort((a, b) => a - b)[1]);
+    expect(train.referenceImagesPerSec).toBe(2);
+    expect(paired.reference.map((r) => r.imagesPerSec)).toEqual([2, 2]);
+    expect(paired.ours.map((r) => r.name)).toEqual([
+      'train alexnet-cifar',
+      'forward alexnet-cifar',
+    ]);
+    expect(formatComparison(paired.comparisons).split('\n')[0]).toContain('each round');
+  });
+
+  it('prints each round’s ratio beside the median', () => {
+    const row = {
+      kind: 'train' as const,
+      preset: 'alexnet-cifar',
+      batch: 128,
+      threads: 2,
+      oursImagesPerSec: 250,
+      referenceImagesPerSec: 200,
+      ratio: 1.25,
+      ratios: [1.31, 1.25, 0.97],
+      scaling: 1.85,
+    };
+    expect(formatComparison([row]).split('\n')).toEqual([
+      '       preset         batch  threads  ours img/s  PyTorch img/s  ours ÷ PyTorch      each round  ours ÷ ours on 1 thread',
+      'train  alexnet-cifar    128        2       250.0          200.0           1.25×  1.31 1.25 0.97                    1.85×',
+    ]);
   });
 });
