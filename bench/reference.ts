@@ -276,7 +276,7 @@ export function compareWithReference(ours: BenchResult[], reference: BenchResult
 
 /**
  * The comparison as a plain-text table, training rows first, then by thread count; with each
- * round's ratio where the rows were measured in rounds.
+ * round's ratio (and scaling, after the median) where the rows were measured in rounds.
  */
 export function formatComparison(rows: Comparison[], reference = 'PyTorch'): string {
   const rounds = rows.some((r) => r.ratios);
@@ -303,7 +303,9 @@ export function formatComparison(rows: Comparison[], reference = 'PyTorch'): str
         r.referenceImagesPerSec.toFixed(1),
         `${r.ratio.toFixed(2)}×`,
         ...(rounds ? [(r.ratios ?? []).map((x) => x.toFixed(2)).join(' ')] : []),
-        r.scaling === undefined ? '—' : `${r.scaling.toFixed(2)}×`,
+        r.scaling === undefined
+          ? '—'
+          : [`${r.scaling.toFixed(2)}×`, ...(r.scalings ?? []).map((x) => x.toFixed(2))].join(' '),
       ]),
   );
   const table = [head, ...body];

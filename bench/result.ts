@@ -45,8 +45,10 @@ export interface Comparison {
   ratio: number;
   /** ours ÷ PyTorch in each round, in order. */
   ratios?: number[];
-  /** ours ÷ ours on one thread, where this row has more than one. */
+  /** ours ÷ ours on one thread, where this row has more than one (the median of `scalings`). */
   scaling?: number;
+  /** That scaling in each round, in order. */
+  scalings?: number[];
 }
 
 /** One line of the stderr summary table. */

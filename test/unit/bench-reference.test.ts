@@ -176,7 +176,7 @@ describe('the paired comparison against PyTorch', () => {
     expect(formatComparison(paired.comparisons).split('\n')[0]).toContain('each round');
   });
 
-  it('prints each round’s ratio beside the median', () => {
+  it('prints each round’s ratio and scaling beside their medians', () => {
     const row = {
       kind: 'train' as const,
       preset: 'alexnet-cifar',
@@ -187,10 +187,11 @@ describe('the paired comparison against PyTorch', () => {
       ratio: 1.25,
       ratios: [1.31, 1.25, 0.97],
       scaling: 1.85,
+      scalings: [1.85, 1.91, 1.62],
     };
     expect(formatComparison([row]).split('\n')).toEqual([
       '       preset         batch  threads  ours img/s  PyTorch img/s  ours ÷ PyTorch      each round  ours ÷ ours on 1 thread',
-      'train  alexnet-cifar    128        2       250.0          200.0           1.25×  1.31 1.25 0.97                    1.85×',
+      'train  alexnet-cifar    128        2       250.0          200.0           1.25×  1.31 1.25 0.97     1.85× 1.85 1.91 1.62',
     ]);
   });
 });
