@@ -320,6 +320,7 @@
     ;; Columns of x the padded image holds: those right of the padding, up to its width.
     (local.set $copy (i32.sub (local.get $padW) (local.get $left)))
     (if (i32.gt_s (local.get $copy) (local.get $inW)) (then (local.set $copy (local.get $inW))))
+    (if (i32.lt_s (local.get $copy) (i32.const 0)) (then (local.set $copy (i32.const 0))))
     (memory.fill (local.get $sums) (i32.const 0)
       (i32.shl (i32.mul (i32.mul (local.get $fh) (local.get $rows)) (local.get $outC)) (i32.const 2)))
     (block $images_done (loop $each_image

@@ -157,6 +157,18 @@ export const CONV_CASES: ConvCase[] = [
     ],
   },
   {
+    name: 'first layer: left padding wider than every window reaches (no column of x read)',
+    x: [2, 4, 1, 2],
+    w: [3, 2, 2, 8],
+    strides: [1, 3],
+    pad: [
+      [0, 0],
+      [1, 1],
+      [6, 0],
+      [0, 0],
+    ],
+  },
+  {
     name: 'AlexNet conv3 scaled down: 24 channels, 3x3 same, 16 outputs',
     x: [2, 6, 5, 24],
     w: [3, 3, 24, 16],
