@@ -1,38 +1,43 @@
 import type { PresetName } from '../core/schema/model-config.js';
 import type { PytorchSession } from './reference.js';
 import type { BenchResult, Comparison } from './result.js';
-import { median, time } from './timing.js';
+import { median } from './timing.js';
 import { createBenchModel, type BenchModel } from './train-step.js';
 
-/** What {@link benchPaired} measures, and how long each measurement runs. */
+/** What {@link benchPaired} measures, and how many times. */
 export interface PairedOptions {
   cases: { preset: PresetName; batch: number }[];
   /** Our engine, as the results name it. */
   backend: string;
   threads: number[];
+  /** Alternations of one step each side (and each thread count). */
   rounds: number;
-  quick: boolean;
 }
 
 type Kind = 'train' | 'forward';
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Milliseconds of one call of `step`. */
+async function once(step: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await step();
+  return performance.now() - t0;
+}
+
 /**
- * Our figures and PyTorch's for the same networks, batches and thread counts, taken in
- * alternating rounds: ours, then PyTorch's, then ours again… This machine's speed drifts by a
+ * Our figures and PyTorch's for the same networks, batches and thread counts, taken step by step
+ * in alternation: a round is one training step of ours, then one of PyTorch's (and on one thread
+ * one inference batch of each), for each thread count in turn. This machine's speed drifts by a
  * third from one minute to the next, so figures taken minutes apart compare the moments as much
- * as the engines; each round's ratio pairs two measurements a few seconds apart, and the ratio
- * reported is the median of the rounds', with each round's. A round measures every thread count
- * (training; inference on one thread), so our scaling over one thread is also taken per round.
+ * as the engines; a round's ratio pairs two steps a second or two apart, and the ratio reported is
+ * the median of the rounds'. Our scaling over one thread is paired by round the same way. Both
+ * sides warm up (two steps each) before the first round.
  */
 export async function benchPaired(
   options: PairedOptions,
   session: Pick<PytorchSession, 'measure'>,
 ): Promise<{ ours: BenchResult[]; reference: BenchResult[]; comparisons: Comparison[] }> {
-  const { quick } = options;
-  const minMs = quick ? 0 : 3_000;
-  const minReps = quick ? 1 : 3;
   const ours: BenchResult[] = [];
   const reference: BenchResult[] = [];
   const comparisons: Comparison[] = [];
@@ -43,29 +48,36 @@ export async function benchPaired(
     // Every thread count's model lives through all the rounds, so each round measures them all.
     const models = new Map<number, BenchModel>();
     const measured = new Map<number, Map<Kind, { ms: number; theirs: BenchResult }[]>>();
+    const kindsOf = (count: number): Kind[] => (count === 1 ? ['train', 'forward'] : ['train']);
+    const request = (count: number, model: BenchModel, warmup: number) => ({
+      preset,
+      batch,
+      threads: count,
+      kinds: kindsOf(count),
+      params: model.params,
+      minSeconds: 0,
+      minReps: 1,
+      warmup,
+    });
     try {
       for (const count of options.threads) {
-        models.set(count, await createBenchModel(preset, batch, count));
+        const model = await createBenchModel(preset, batch, count);
+        models.set(count, model);
         measured.set(count, new Map());
+        for (let i = 0; i < 2; i++) {
+          await model.train();
+          if (count === 1) await model.forward();
+        }
+        await session.measure(request(count, model, 2));
       }
       for (let round = 0; round < options.rounds; round++) {
         for (const count of options.threads) {
           const model = models.get(count)!;
-          const kinds: Kind[] = count === 1 ? ['train', 'forward'] : ['train'];
           const mine = new Map<Kind, number>();
-          mine.set('train', await time(() => model.train(), minReps, minMs));
-          if (count === 1) mine.set('forward', await time(() => model.forward(), minReps, minMs));
-          const figures = await session.measure({
-            preset,
-            batch,
-            threads: count,
-            kinds,
-            params: model.params,
-            minSeconds: minMs / 1000,
-            minReps,
-            warmup: round === 0 ? 2 : 1,
-          });
-          for (const kind of kinds) {
+          mine.set('train', await once(() => model.train()));
+          if (count === 1) mine.set('forward', await once(() => model.forward()));
+          const figures = await session.measure(request(count, model, 0));
+          for (const kind of kindsOf(count)) {
             const theirs = figures.find((f) => f.name === `${kind} ${preset}`);
             if (!theirs) throw new Error(`PyTorch gave no ${kind} figure for ${preset}`);
             const rows = measured.get(count)!;
@@ -96,7 +108,7 @@ export async function benchPaired(
         reference.push({
           ...rows[0]!.theirs,
           imagesPerSec: referenceImagesPerSec,
-          msPerBatch: theirMs,
+          msPerBatch: Math.round(theirMs),
         });
         const ratios = rows.map((r) => round2(batch / (r.ms / 1000) / r.theirs.imagesPerSec));
         // Scaling within each round: this count's step against one thread's, minutes apart at most.
@@ -111,9 +123,9 @@ export async function benchPaired(
           threads: count,
           oursImagesPerSec: imagesPerSec,
           referenceImagesPerSec,
-          ratio: median(ratios),
+          ratio: round2(median(ratios)),
           ratios,
-          ...(scalings ? { scaling: median(scalings), scalings } : {}),
+          ...(scalings ? { scaling: round2(median(scalings)), scalings } : {}),
         });
       }
     }

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
+import { middleHalf } from './timing.js';
 import type { BenchResult, Comparison } from './result.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../bench/reference_pytorch.py');
@@ -275,11 +276,16 @@ export function compareWithReference(ours: BenchResult[], reference: BenchResult
 }
 
 /**
- * The comparison as a plain-text table, training rows first, then by thread count; with each
- * round's ratio (and scaling, after the median) where the rows were measured in rounds.
+ * The comparison as a plain-text table, training rows first, then by thread count; where the rows
+ * were measured in rounds, with the middle half of the rounds' ratios (and scalings).
  */
 export function formatComparison(rows: Comparison[], reference = 'PyTorch'): string {
   const rounds = rows.some((r) => r.ratios);
+  const spread = (values: number[] | undefined) => {
+    if (!values?.length) return '';
+    const [low, high] = middleHalf(values);
+    return `${low.toFixed(2)}–${high.toFixed(2)}`;
+  };
   const head = [
     '',
     'preset',
@@ -288,8 +294,9 @@ export function formatComparison(rows: Comparison[], reference = 'PyTorch'): str
     'ours img/s',
     `${reference} img/s`,
     `ours ÷ ${reference}`,
-    ...(rounds ? ['each round'] : []),
+    ...(rounds ? ['middle half of rounds'] : []),
     'ours ÷ ours on 1 thread',
+    ...(rounds ? ['middle half of rounds'] : []),
   ];
   const body = ['train', 'forward'].flatMap((kind) =>
     rows
@@ -302,10 +309,9 @@ export function formatComparison(rows: Comparison[], reference = 'PyTorch'): str
         r.oursImagesPerSec.toFixed(1),
         r.referenceImagesPerSec.toFixed(1),
         `${r.ratio.toFixed(2)}×`,
-        ...(rounds ? [(r.ratios ?? []).map((x) => x.toFixed(2)).join(' ')] : []),
-        r.scaling === undefined
-          ? '—'
-          : [`${r.scaling.toFixed(2)}×`, ...(r.scalings ?? []).map((x) => x.toFixed(2))].join(' '),
+        ...(rounds ? [spread(r.ratios)] : []),
+        r.scaling === undefined ? '—' : `${r.scaling.toFixed(2)}×`,
+        ...(rounds ? [spread(r.scalings)] : []),
       ]),
   );
   const table = [head, ...body];
