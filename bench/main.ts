@@ -104,7 +104,7 @@ const USAGE = `usage: npm run bench -- [options]
   --reference pytorch  PyTorch on this CPU at the same thread counts, in alternating rounds
   --reference pytorch-cuda
                        PyTorch on the GPU (CUDA), after our figures
-  --rounds N           alternations of one step each side against PyTorch on the CPU (default 10)
+  --rounds N           alternations of each side against PyTorch on the CPU (default 5)
   --help               this text
 Figures on stderr, all of them as JSON on stdout. README "Benchmarks" says what each group times.
 `;
@@ -121,7 +121,7 @@ function parseCommandLine() {
         reference: { type: 'string' },
         threads: { type: 'string', multiple: true },
         batch: { type: 'string' },
-        rounds: { type: 'string', default: '10' },
+        rounds: { type: 'string', default: '5' },
         help: { type: 'boolean', default: false },
       },
     });
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     );
     try {
       const paired = await benchPaired(
-        { cases, backend, threads, rounds: values.quick ? 1 : rounds },
+        { cases, backend, threads, rounds: values.quick ? 1 : rounds, quick: values.quick },
         session,
       );
       modelResults.push(...paired.ours);

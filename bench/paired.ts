@@ -1,7 +1,7 @@
 import type { PresetName } from '../core/schema/model-config.js';
 import type { PytorchSession } from './reference.js';
 import type { BenchResult, Comparison } from './result.js';
-import { median } from './timing.js';
+import { median, time } from './timing.js';
 import { createBenchModel, type BenchModel } from './train-step.js';
 
 /** What {@link benchPaired} measures, and how many times. */
@@ -10,34 +10,33 @@ export interface PairedOptions {
   /** Our engine, as the results name it. */
   backend: string;
   threads: number[];
-  /** Alternations of one step each side (and each thread count). */
+  /** Alternations of a block of steps each side (and each thread count). */
   rounds: number;
+  /** One timed step a block instead of at least two and two seconds' worth. */
+  quick: boolean;
 }
 
 type Kind = 'train' | 'forward';
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** Milliseconds of one call of `step`. */
-async function once(step: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await step();
-  return performance.now() - t0;
-}
-
 /**
- * Our figures and PyTorch's for the same networks, batches and thread counts, taken step by step
- * in alternation: a round is one training step of ours, then one of PyTorch's (and on one thread
- * one inference batch of each), for each thread count in turn. This machine's speed drifts by a
- * third from one minute to the next, so figures taken minutes apart compare the moments as much
- * as the engines; a round's ratio pairs two steps a second or two apart, and the ratio reported is
- * the median of the rounds'. Our scaling over one thread is paired by round the same way. Both
- * sides warm up (two steps each) before the first round.
+ * Our figures and PyTorch's for the same networks, batches and thread counts, taken in
+ * alternating rounds: a round times a block of training steps of ours, then a block of PyTorch's
+ * (and on one thread inference batches of each), for each thread count in turn. This machine's
+ * speed drifts by a third from one minute to the next, so figures taken minutes apart compare the
+ * moments as much as the engines; a round's ratio pairs two blocks a few seconds apart, and the
+ * ratio reported is the median of the rounds'. Our scaling over one thread is paired by round the
+ * same way. A block starts with an untimed step: single steps alternating with the other side's
+ * measured both sides 25–40% slower than steps back to back (each evicts the other's caches),
+ * which training never sees.
  */
 export async function benchPaired(
   options: PairedOptions,
   session: Pick<PytorchSession, 'measure'>,
 ): Promise<{ ours: BenchResult[]; reference: BenchResult[]; comparisons: Comparison[] }> {
+  const minMs = options.quick ? 0 : 2_000;
+  const minReps = options.quick ? 1 : 2;
   const ours: BenchResult[] = [];
   const reference: BenchResult[] = [];
   const comparisons: Comparison[] = [];
@@ -55,28 +54,22 @@ export async function benchPaired(
       threads: count,
       kinds: kindsOf(count),
       params: model.params,
-      minSeconds: 0,
-      minReps: 1,
+      minSeconds: minMs / 1000,
+      minReps,
       warmup,
     });
     try {
       for (const count of options.threads) {
-        const model = await createBenchModel(preset, batch, count);
-        models.set(count, model);
+        models.set(count, await createBenchModel(preset, batch, count));
         measured.set(count, new Map());
-        for (let i = 0; i < 2; i++) {
-          await model.train();
-          if (count === 1) await model.forward();
-        }
-        await session.measure(request(count, model, 2));
       }
       for (let round = 0; round < options.rounds; round++) {
         for (const count of options.threads) {
           const model = models.get(count)!;
           const mine = new Map<Kind, number>();
-          mine.set('train', await once(() => model.train()));
-          if (count === 1) mine.set('forward', await once(() => model.forward()));
-          const figures = await session.measure(request(count, model, 0));
+          mine.set('train', await time(() => model.train(), minReps, minMs));
+          if (count === 1) mine.set('forward', await time(() => model.forward(), minReps, minMs));
+          const figures = await session.measure(request(count, model, round === 0 ? 2 : 1));
           for (const kind of kindsOf(count)) {
             const theirs = figures.find((f) => f.name === `${kind} ${preset}`);
             if (!theirs) throw new Error(`PyTorch gave no ${kind} figure for ${preset}`);
