@@ -16,7 +16,7 @@ import { benchData } from './data.js';
 import { benchMemory } from './memory.js';
 import { benchPaired } from './paired.js';
 import {
-  benchPytorch,
+  benchPytorchCuda,
   compareWithReference,
   formatComparison,
   PytorchSession,
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
         batches: [batch],
         params: modelResults.find((r) => r.name === `train ${preset}`)!.params!,
       }));
-    const figures = await benchPytorch(compared, threads, values.quick, 'cuda');
+    const figures = await benchPytorchCuda(compared, values.quick);
     results.push(...figures);
     comparisons = compareWithReference(modelResults, figures);
   }

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { presetConfig, type PresetName } from '../core/schema/model-config.js';
+import { UserError } from '../core/util/errors.js';
 import { middleHalf } from './timing.js';
 import type { BenchResult, Comparison } from './result.js';
 
@@ -52,28 +53,25 @@ export function findTorchPython(): { python: string; torch: string } | { missing
 }
 
 /**
- * Times the same networks in PyTorch on the CPU at each of `threads` (torch.set_num_threads).
- * The script fails if its parameter count differs from ours, so the two sides are known to
- * build the same layers. Returns the figures as bench results, or an empty list after one line
- * on stderr saying how to install PyTorch.
+ * Times the same networks in PyTorch CUDA on the GPU, one after the other (a GPU's speed does not
+ * drift as this CPU's does; on the CPU see {@link PytorchSession}). The script fails if its
+ * parameter count differs from ours, so the two sides are known to build the same layers.
+ * Returns the figures as bench results, or an empty list after one line on stderr saying how to
+ * install PyTorch.
  */
-export async function benchPytorch(
+export async function benchPytorchCuda(
   cases: ReferenceCase[],
-  threads: number[],
   quick: boolean,
-  device: 'cpu' | 'cuda' = 'cpu',
 ): Promise<BenchResult[]> {
   const found = findTorchPython();
   if ('missing' in found) {
     process.stderr.write(`skipping the PyTorch reference: ${found.missing}\n`);
     return [];
   }
-  // On the GPU the CPU's thread count hardly matters: one figure.
-  const counts = device === 'cpu' ? threads : [1];
   const results: BenchResult[] = [];
   for (const c of cases) {
     process.stderr.write(
-      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')}, ${counts.join(' and ')} thread(s)…\n`,
+      `PyTorch ${found.torch} (${found.python}): ${c.preset} at batch ${c.batches.join(', ')} on the GPU…\n`,
     );
     const args = [
       SCRIPT,
@@ -81,12 +79,13 @@ export async function benchPytorch(
       JSON.stringify(presetConfig(c.preset)),
       '--batch',
       ...c.batches.map(String),
+      // On the GPU the CPU's thread count hardly matters: one figure.
       '--threads',
-      ...counts.map(String),
+      '1',
       '--expect-params',
       String(c.params),
       '--device',
-      device,
+      'cuda',
       ...(quick ? ['--min-seconds', '0', '--min-reps', '1', '--warmup', '1'] : []),
     ];
     for (const line of await runScript(found.python, args)) {
@@ -99,7 +98,7 @@ export async function benchPytorch(
       if (line.kind === 'done') continue;
       results.push({
         name: `${line.kind} ${line.preset}`,
-        backend: `pytorch ${found.torch}${device === 'cuda' ? ' cuda' : ''}`,
+        backend: `pytorch ${found.torch} cuda`,
         batch: line.batch,
         threads: line.threads,
         imagesPerSec: line.imagesPerSec,
@@ -159,8 +158,8 @@ export class PytorchSession {
       current.resolve(current.lines);
     });
     child.on('exit', (code, signal) => {
-      this.exited = new Error(
-        `${path.basename(SCRIPT)} --serve exited (${signal ?? `code ${code}`}) before answering`,
+      this.exited = new UserError(
+        `${path.basename(SCRIPT)} --serve exited (${signal ?? `code ${code}`}; its reason above)`,
       );
       for (const w of this.waiting.splice(0)) w.reject(this.exited);
     });
@@ -232,7 +231,10 @@ function runScript(python: string, args: string[]): Promise<ReferenceLine[]> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) {
-        reject(new Error(`${path.basename(SCRIPT)} exited with code ${code}`));
+        // The script says why on stderr, which is ours: one line more is enough.
+        reject(
+          new UserError(`${path.basename(SCRIPT)} exited with code ${code} (its reason above)`),
+        );
         return;
       }
       const lines = out.split('\n').filter((l) => l.trim());
